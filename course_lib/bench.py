@@ -1,0 +1,125 @@
+"""Benchmarks that print figures (not tests): ``python -m course_lib.bench [--recipe NAME]``.
+
+The default run measures, on the current device and in one process:
+(a) the epoch time of :func:`course_lib.train.train` on the 60k Fashion-MNIST images;
+(b) the same model trained by the common tutorial loop (torchvision dataset + ToTensor,
+    DataLoader with batch 32, ``.to(device)`` per batch), timed over a few hundred batches and
+    scaled to an epoch;
+(c) the dense matmul throughput (``torch.mm`` at the training shapes).
+The last line printed is one JSON object with the headline figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+
+from .data import load_fashion_mnist, prepare
+from .device import describe_device, get_device
+from .models import Autoencoder
+from .train import reconstruction_loss, train
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+def step_flops(n_in: int, n_latent: int, batch: int) -> int:
+    """FLOPs of the 5 matmuls in one step (forward 2, backward 3: no input gradient)."""
+    return 5 * 2 * batch * n_in * n_latent
+
+
+def matmul_seconds(n_in: int, n_latent: int, batch: int, steps: int, device: torch.device) -> float:
+    """Time of ``steps`` rounds of the five training-shaped matmuls."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(batch, n_in, generator=g).to(device)
+    W = torch.randn(n_latent, n_in, generator=g).to(device)
+    z, e = x @ W.t(), torch.rand(batch, n_latent, generator=g).to(device)
+
+    def round_() -> None:
+        torch.mm(x, W.t()), torch.mm(z, W), torch.mm(x.t(), e), torch.mm(e, W), torch.mm(e.t(), x)
+
+    for _ in range(5):
+        round_()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        round_()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def tutorial_epoch_seconds(n_latent: int, device: torch.device, batches: int = 300) -> float:
+    """Epoch time of the common DataLoader loop, measured over ``batches`` and scaled up."""
+    from torchvision import datasets, transforms
+    from torch.utils.data import DataLoader
+
+    from .data import cache_dir
+
+    prepare()  # makes the torchvision raw layout available in the cache
+    ds = datasets.FashionMNIST(str(cache_dir()), train=True, download=False, transform=transforms.ToTensor())
+    loader = DataLoader(ds, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
+    model = Autoencoder(784, n_latent).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    start, done = None, 0
+    for images, _ in loader:
+        x = images.view(len(images), -1).to(device)
+        x_hat, _ = model(x)
+        loss = reconstruction_loss(x, x_hat)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        done += 1
+        if done == 20:  # warm-up
+            _sync(device)
+            start = time.perf_counter()
+        if done == 20 + batches:
+            break
+    _sync(device)
+    return (time.perf_counter() - start) / batches * len(loader)
+
+
+def run_default(sizes=(256, 1024), epochs: int = 3) -> dict:
+    device = get_device()
+    X, _ = load_fashion_mnist("train", device=device)
+    print(f"device: {describe_device(device)}; data {tuple(X.shape)}")
+    rows, result = [], {"device": str(device)}
+    for h in sizes:
+        model = Autoencoder(784, h).to(device)
+        hist = train(model, X, epochs=epochs, batch_size=256, progress=False)
+        ours = min(hist["seconds"][1:] or hist["seconds"])  # first epoch includes warm-up
+        steps = -(-len(X) // 256)
+        mm = matmul_seconds(784, h, 256, steps, device)
+        tut = tutorial_epoch_seconds(h, device)
+        frac = mm / ours
+        rows.append((h, ours, tut, tut / ours, mm, step_flops(784, h, 256) * steps / mm / 1e9, frac))
+        result[f"epoch_s_{h}"] = round(ours, 3)
+        result[f"dataloader_epoch_s_{h}"] = round(tut, 3)
+        result[f"speedup_{h}"] = round(tut / ours, 2)
+        result[f"matmul_fraction_{h}"] = round(frac, 3)
+    print(f"{'latents':>8} {'train s/ep':>11} {'tutorial s/ep':>14} {'speedup':>8} {'matmul s/ep':>12} "
+          f"{'GFLOP/s mm':>11} {'mm fraction':>12}")
+    for h, ours, tut, sp, mm, gf, frac in rows:
+        print(f"{h:>8} {ours:>11.3f} {tut:>14.3f} {sp:>8.1f} {mm:>12.3f} {gf:>11.1f} {frac:>12.2f}")
+    result["speedup_vs_dataloader"] = round(min(r[3] for r in rows), 2)
+    result["matmul_fraction"] = round(min(r[6] for r in rows), 3)
+    return result
+
+
+RECIPES = {"default": run_default}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Course benchmarks; the last line printed is JSON.")
+    parser.add_argument("--recipe", default="default", choices=sorted(RECIPES))
+    args = parser.parse_args(argv)
+    print(json.dumps(RECIPES[args.recipe]()))
+
+
+if __name__ == "__main__":
+    main()

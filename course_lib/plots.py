@@ -1,0 +1,103 @@
+"""Matplotlib figures for the lessons. Each function returns a new Figure and keeps no state."""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+
+
+def _as_images(images) -> np.ndarray:
+    """(N, D), (N, H, W) or (N, 1, H, W) -> (N, H, W) numpy; square D only for flat input."""
+    arr = images.detach().float().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images, float)
+    if arr.ndim == 4 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim == 2:
+        side = math.isqrt(arr.shape[1])
+        if side * side != arr.shape[1]:
+            raise ValueError(f"cannot show vectors of length {arr.shape[1]} as square images")
+        arr = arr.reshape(len(arr), side, side)
+    if arr.ndim != 3:
+        raise ValueError(f"expected images of shape (N, D), (N, H, W) or (N, 1, H, W), got {arr.shape}")
+    return arr
+
+
+def image_grid(
+    images,
+    *,
+    ncols: int = 8,
+    titles: Sequence[str] | None = None,
+    title: str | None = None,
+    cmap: str = "gray",
+    symmetric: bool = False,
+    size: float = 1.3,
+) -> Figure:
+    """Show images in a grid. ``symmetric=True`` scales each image around 0 (for weights)."""
+    arr = _as_images(images)
+    n = len(arr)
+    ncols = max(1, min(ncols, n))
+    nrows = math.ceil(n / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
+                             squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_axis_off()
+        if i >= n:
+            continue
+        if symmetric:
+            lim = float(np.abs(arr[i]).max()) or 1.0
+            ax.imshow(arr[i], cmap=cmap, vmin=-lim, vmax=lim)
+        else:
+            ax.imshow(arr[i], cmap=cmap)
+        if titles is not None:
+            ax.set_title(str(titles[i]), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def feature_grid(features, *, n: int = 64, ncols: int = 16, title: str = "Decoder features") -> Figure:
+    """Decoder features (n_latent, D) as images on a diverging scale: red adds, blue removes ink."""
+    feats = features.features() if hasattr(features, "features") else features
+    return image_grid(feats[:n], ncols=ncols, title=title, cmap="RdBu_r", symmetric=True, size=0.9)
+
+
+def reconstruction_grid(x, x_hat, *, n: int = 8, title: str = "Inputs (top) and reconstructions (bottom)") -> Figure:
+    """Inputs in the first row, their reconstructions underneath."""
+    both = torch.cat([torch.as_tensor(x[:n]).cpu(), torch.as_tensor(x_hat[:n]).detach().cpu()])
+    return image_grid(both, ncols=min(n, len(x)), title=title)
+
+
+def activation_histogram(
+    codes: Mapping[str, torch.Tensor] | torch.Tensor, *, bins: int = 60, log: bool = True,
+    title: str = "Distribution of latent activations",
+) -> Figure:
+    """Histogram of all activation values of one code or of several, labelled by name."""
+    codes = codes if isinstance(codes, Mapping) else {"code": codes}
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, Z in codes.items():
+        values = Z.detach().float().flatten().cpu().numpy()
+        ax.hist(values, bins=bins, histtype="step", linewidth=1.5, label=name)
+    ax.set(xlabel="activation value", ylabel="count (log scale)" if log else "count", title=title)
+    if log:
+        ax.set_yscale("log")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def training_curves(histories: Mapping[str, Mapping[str, list[float]]] | Mapping[str, list[float]],
+                    *, key: str = "loss", title: str = "Training loss") -> Figure:
+    """Per-epoch curves of ``key`` for one history or a dict of named histories."""
+    if key in histories:
+        histories = {"model": histories}
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for name, h in histories.items():
+        ax.plot(range(1, len(h[key]) + 1), h[key], marker="o", label=name)
+    ax.set(xlabel="epoch", ylabel=key, title=title)
+    ax.legend()
+    fig.tight_layout()
+    return fig
