@@ -1,0 +1,38 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from course_lib import fast, plots
+from course_lib.models import Autoencoder
+
+
+def test_figures_have_titles_and_labels():
+    fig = plots.activation_histogram({"dense": torch.rand(50, 8), "sparse": torch.zeros(50, 8)})
+    ax = fig.axes[0]
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["dense", "sparse"]
+    curves = plots.training_curves({"a": {"loss": [3, 2, 1]}, "b": {"loss": [4, 3, 2]}})
+    assert curves.axes[0].get_xlabel() == "epoch" and len(curves.axes[0].lines) == 2
+
+
+def test_grids_take_flat_and_image_shapes():
+    fig = plots.image_grid(torch.rand(10, 784), ncols=5, titles=[str(i) for i in range(10)], title="t")
+    assert isinstance(fig, Figure) and len(fig.axes) == 10 and fig.axes[3].get_title() == "3"
+    assert len(plots.image_grid(torch.rand(3, 1, 28, 28)).axes) == 3
+    assert len(plots.feature_grid(Autoencoder(784, 20), n=12, ncols=6).axes) == 12
+    assert len(plots.reconstruction_grid(torch.rand(4, 784), torch.rand(4, 784), n=4).axes) == 8
+    with pytest.raises(ValueError, match="square images"):
+        plots.image_grid(torch.rand(2, 10))
+
+
+def test_fast_mode_switch(monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "1")
+    assert fast.is_fast() and fast.pick(10, 1) == 1
+    a, b = fast.subset(torch.arange(10), torch.arange(10), n_fast=3)
+    assert a.tolist() == [0, 1, 2] and b.tolist() == [0, 1, 2]
+    monkeypatch.setenv("COURSE_FAST", "0")
+    assert not fast.is_fast() and fast.pick(10, 1) == 10
+    assert len(fast.subset(torch.arange(10), n_fast=3)) == 10
