@@ -1,0 +1,69 @@
+# Sparse Autoencoders, hands-on
+#
+#   make lab           open the course in JupyterLab (sets everything up on first use)
+#   make test          unit tests, then every notebook run top to bottom with nbval
+#   make exercises     regenerate exercises/ from solutions/
+#   make bench         time the course's training loops on this machine
+#   make test-browser  drive JupyterLab in headless Chromium
+#   make clean         remove caches and build output (keeps .venv and the data)
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev/null)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: lab test data exercises bench test-browser clean
+
+lab: data
+	$(VENV)/bin/jupyter lab notebooks/00_setup.ipynb
+
+# The virtual environment; reinstalled only when pyproject.toml changes.
+$(PY):
+	@test -n "$(PYTHON)" || { echo "Python 3 not found: install python3 (3.11 recommended)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e ".[dev]"
+	touch $@
+
+data: $(STAMP)
+	$(PY) -m course_lib.data --prepare
+
+# $(call nbval,ENV,FOLDERS): run the notebooks in FOLDERS under nbval with ENV set. Folders
+# without notebooks are skipped; pytest's exit status 5 ("nothing collected") is not a failure,
+# every other non-zero status is.
+define nbval
+dirs=""; for d in $(2); do if ls $$d/*.ipynb >/dev/null 2>&1; then dirs="$$dirs $$d"; fi; done; \
+if [ -z "$$dirs" ]; then echo "No notebooks in $(2) yet; skipped."; \
+else env $(1) $(PY) -m pytest $(NBVAL) $$dirs || { rc=$$?; [ $$rc -eq 5 ] || exit $$rc; \
+  echo "Nothing collected in$$dirs."; }; fi
+endef
+
+# Solutions and lesson notebooks run with strict checks (a wrong solution fails); exercise
+# notebooks run without them, since their checks report "not implemented yet".
+test: data
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	export COURSE_FAST=1 COURSE_PROGRESS_FILE="$$tmp/progress.json"; \
+	COURSE_STRICT_CHECKS=1 $(PY) -m pytest tests/; \
+	$(call nbval,COURSE_STRICT_CHECKS=1,notebooks solutions); \
+	$(call nbval,COURSE_STRICT_CHECKS=0,exercises)
+
+exercises: $(STAMP)
+	$(PY) -m course_lib.exercises
+
+bench: data
+	$(PY) -m course_lib.bench
+
+test-browser: data
+	$(PY) -m pytest -m browser tests/ || { rc=$$?; [ $$rc -eq 5 ] || exit $$rc; \
+	  echo "No browser tests collected."; }
+
+clean:
+	rm -rf build .pytest_cache
+	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d \
+	  -exec rm -rf {} +

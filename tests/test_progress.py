@@ -1,0 +1,121 @@
+"""The progress file: best result per item, atomic writes, corrupt and unwritable files."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from course_lib import progress, quiz
+from course_lib.checks import core
+
+
+@pytest.fixture
+def path() -> Path:
+    return progress.progress_path()
+
+
+def test_default_location(monkeypatch):
+    monkeypatch.delenv("COURSE_PROGRESS_FILE")
+    assert progress.progress_path() == Path.home() / ".sae_course" / "progress.json"
+
+
+def test_empty_before_anything_is_recorded(path):
+    assert not path.exists()
+    assert progress.load() == {"version": 1, "lessons": {}}
+
+
+def test_best_result_is_kept_and_attempts_counted(path):
+    progress.record("02", "l1_penalty", False, kind="check")
+    progress.record("02", "l1_penalty", True, kind="check")
+    progress.record("02", "l1_penalty", False, kind="check")
+    progress.record("02", "02-l1-effect", False, kind="quiz")
+    entry = progress.load()["lessons"]["02"]["check"]["l1_penalty"]
+    assert entry["passed"] is True and entry["attempts"] == 3
+    assert "first_passed" in entry and "last_attempt" in entry
+    assert progress.load()["lessons"]["02"]["quiz"]["02-l1-effect"] == {
+        "passed": False, "attempts": 1, "last_attempt": entry["last_attempt"]}
+    assert json.loads(path.read_text()) == progress.load()
+
+
+def test_write_leaves_no_temporary_files(path):
+    progress.record("02", "a", True, kind="check")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["progress.json"]
+
+
+def test_failed_write_keeps_the_old_file_intact(path, monkeypatch, capsys):
+    progress.record("02", "a", True, kind="check")
+    before = path.read_text()
+
+    def broken_dump(*args, **kwargs):
+        raise RuntimeError("disk full halfway")
+
+    monkeypatch.setattr(progress.json, "dump", broken_dump)
+    progress.record("02", "b", True, kind="check")  # must not raise
+    assert path.read_text() == before
+    assert sorted(p.name for p in path.parent.iterdir()) == ["progress.json"]
+    assert "Could not record progress for 'b': disk full halfway" in capsys.readouterr().err
+
+
+def test_corrupt_file_is_moved_aside_with_a_warning(path, capsys):
+    path.parent.mkdir(parents=True)
+    path.write_text("{not json")
+    progress.record("03", "kl_penalty", True, kind="check")
+    backups = list(path.parent.glob("progress.json.corrupt-*"))
+    assert len(backups) == 1 and backups[0].read_text() == "{not json"
+    err = capsys.readouterr().err
+    assert "could not be read" in err and str(backups[0]) in err and "Starting a fresh one" in err
+    assert progress.load()["lessons"]["03"]["check"]["kl_penalty"]["passed"] is True
+
+
+def test_wrong_layout_counts_as_corrupt(path, capsys):
+    path.parent.mkdir(parents=True)
+    path.write_text("[1, 2, 3]")
+    assert progress.load()["lessons"] == {}
+    assert list(path.parent.glob("progress.json.corrupt-*"))
+    assert "unexpected layout" in capsys.readouterr().err
+
+
+def test_unwritable_location_warns_once_and_keeps_results_in_memory(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where a folder should be")
+    monkeypatch.setenv("COURSE_PROGRESS_FILE", str(blocker / "progress.json"))
+    progress.record("02", "a", True, kind="check")
+    progress.record("02", "b", False, kind="check")
+    err = capsys.readouterr().err
+    assert err.count("Cannot save your progress") == 1
+    lessons = progress.load()["lessons"]
+    assert lessons["02"]["check"]["a"]["passed"] and not lessons["02"]["check"]["b"]["passed"]
+
+
+def test_bad_kind_warns_instead_of_raising(capsys):
+    progress.record("02", "a", True, kind="exam")
+    assert "kind must be one of" in capsys.readouterr().err
+    assert progress.load()["lessons"] == {}
+
+
+def test_summary_counts_items_not_tried_yet(monkeypatch, capsys):
+    monkeypatch.setattr(core, "_REGISTRY", {})
+    core.register("98", "first")
+    core.register("98", "second")
+    core.register("98", "third")
+    progress.record("98", "first", True, kind="check")
+    progress.record("98", "second", False, kind="check")
+    table = progress.summary("98")
+    assert table == {"98": {"check": {"passed": 1, "total": 3}, "quiz": {"passed": 0, "total": 0}}}
+    assert capsys.readouterr().out.strip() == "Lesson 98: checks 1/3"
+
+
+def test_summary_includes_the_quiz_bank(monkeypatch, capsys):
+    monkeypatch.setattr(core, "_REGISTRY", {})
+    n_setup = len(quiz.questions("00"))
+    quiz.answer("00-device-variable", "COURSE_DEVICE")
+    capsys.readouterr()
+    table = progress.summary()
+    assert table["00"]["quiz"] == {"passed": 1, "total": n_setup}
+    assert f"Lesson 00: quiz 1/{n_setup}" in capsys.readouterr().out.splitlines()
+
+
+def test_summary_of_an_unknown_lesson(capsys):
+    assert progress.summary("77") == {}
+    assert capsys.readouterr().out.strip() == "Nothing recorded for lesson 77."
