@@ -3,8 +3,11 @@
 #   make lab           open the course in JupyterLab (sets everything up on first use)
 #   make test          unit tests, then every notebook run top to bottom with nbval
 #   make exercises     regenerate exercises/ from solutions/
+#   make notebooks-setup  refresh the Colab set-up cell and badges of every notebook and the
+#                      README, regenerating exercises/ on the way (run after adding a notebook)
+#   make html          run every lesson in full mode and render it to build/html/
 #   make bench         time the course's training loops on this machine
-#   make test-browser  drive JupyterLab in headless Chromium
+#   make test-browser  drive JupyterLab in headless Chromium (needs chromium, chromium-driver)
 #   make clean         remove caches and build output (keeps .venv and the data)
 
 SHELL := bash
@@ -16,7 +19,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test data exercises bench test-browser clean
+.PHONY: lab test data exercises notebooks-setup html bench test-browser clean
 
 lab: data
 	$(VENV)/bin/jupyter lab notebooks/00_setup.ipynb
@@ -49,19 +52,32 @@ endef
 test: data
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	export COURSE_FAST=1 COURSE_PROGRESS_FILE="$$tmp/progress.json"; \
-	COURSE_STRICT_CHECKS=1 $(PY) -m pytest tests/; \
+	COURSE_STRICT_CHECKS=1 $(PY) -m pytest -m "not browser" tests/; \
 	$(call nbval,COURSE_STRICT_CHECKS=1,notebooks solutions); \
 	$(call nbval,COURSE_STRICT_CHECKS=0,exercises)
 
 exercises: $(STAMP)
 	$(PY) -m course_lib.exercises
 
+# The managed first cell (Colab set-up) and badge of every notebook: solutions first, so that the
+# regenerated exercises inherit them; then again for the README's table of the new exercises.
+notebooks-setup: $(STAMP)
+	$(PY) tools/colab.py
+	$(PY) -m course_lib.exercises
+	$(PY) tools/colab.py
+	$(PY) -m course_lib.exercises --check
+
+# Every lesson executed in full mode, rendered with its outputs into build/html/ (+ index.html).
+html: data
+	$(PY) tools/render_html.py --out build/html
+
 bench: data
 	$(PY) -m course_lib.bench
 
+# Screenshots land in build/screenshots/.
 test-browser: data
-	$(PY) -m pytest -m browser tests/ || { rc=$$?; [ $$rc -eq 5 ] || exit $$rc; \
-	  echo "No browser tests collected."; }
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	COURSE_FAST=1 COURSE_PROGRESS_FILE="$$tmp/progress.json" $(PY) -m pytest -m browser -s tests/test_browser.py
 
 clean:
 	rm -rf build .pytest_cache

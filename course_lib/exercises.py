@@ -17,8 +17,10 @@ Conventions in a solution notebook's code cells:
 
   Keep regions inside function bodies: a region at the top level of a cell raises when the
   exercise notebook is run top to bottom, which ``make test`` does.
-* A region holding nothing but ``quiz.answer("<id>", <answer>)`` calls becomes one
-  ``quiz.ask("<id>")`` per call, so the learner answers in a form instead::
+* A region holding nothing but ``quiz.answer("<id>", <answer>)`` calls becomes, per call, a
+  ``quiz.ask("<id>")`` form and a ``quiz.answer("<id>", None);`` line (a no-op while None) where
+  a learner handing the notebook in writes the answer, since clicks in a form are not part of
+  the saved notebook; ``python -m course_lib.grade`` reads those lines::
 
       # BEGIN SOLUTION
       quiz.answer("02-l1-effect", 1)
@@ -50,6 +52,7 @@ import nbformat
 BEGIN = re.compile(r"^(\s*)#+ BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*#+ END SOLUTION\s*$")
 DROP_MARK = "# SOLUTION CELL"
+HANDIN_COMMENT = "# for a graded hand-in: replace None with your answer"
 STUB = ("# YOUR CODE HERE", 'raise NotImplementedError("Replace this line with your code")')
 PATTERN = "[0-9][0-9]_*.ipynb"
 
@@ -82,7 +85,9 @@ def _quiz_calls(region: list[str]) -> list[tuple[str, str]] | None:
 def _stub(region: list[str], indent: str) -> list[str]:
     calls = _quiz_calls(region)
     if calls:
-        return [f"{indent}{prefix}ask({json.dumps(qid)})" for prefix, qid in calls]
+        return [line for prefix, qid in calls for line in (
+            f"{indent}{prefix}ask({json.dumps(qid)})",
+            f"{indent}{prefix}answer({json.dumps(qid)}, None);  {HANDIN_COMMENT}")]
     return [indent + line for line in STUB]
 
 

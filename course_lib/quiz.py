@@ -231,8 +231,13 @@ def _strict() -> bool:
 
 
 def answer(question_id: str, response: Any) -> bool:
-    """Grade ``response``, print the verdict and the explanation, record it; return the verdict."""
+    """Grade ``response``, print the verdict and the explanation, record it; return the verdict.
+
+    ``None`` means "not answered yet": nothing is printed or recorded and False is returned.
+    """
     q = get(question_id)
+    if response is None:  # the hand-in line `quiz.answer(id, None)` of an exercise: not answered yet
+        return False
     verdict = grade(q, response)
     if verdict is None:
         print(f"Could not read {response!r} as an answer. {_how_to_answer(q)}")
@@ -304,6 +309,9 @@ if widgets is not None:
             if self._shown:
                 return
             self._shown = True
+            if not hasattr(widgets.Widget, "_repr_mimebundle_"):  # ipywidgets 7, as in Colab
+                super()._ipython_display_()
+                return
             from IPython.display import display
 
             display(self._repr_mimebundle_(), raw=True)

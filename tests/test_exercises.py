@@ -88,7 +88,10 @@ def test_regions_become_stubs_at_their_indentation(root):
         'class Model:\n    def forward(self, x):\n        h = x + 1\n        # YOUR CODE HERE\n'
         '        raise NotImplementedError("Replace this line with your code")\n\n'
         '    def name(self):\n        return "model"',
-        'quiz.ask("01-first")\nquiz.ask("01-second")',
+        'quiz.ask("01-first")\n'
+        'quiz.answer("01-first", None);  # for a graded hand-in: replace None with your answer\n'
+        'quiz.ask("01-second")\n'
+        'quiz.answer("01-second", None);  # for a graded hand-in: replace None with your answer',
         "check_double(double)",
     ]
 

@@ -1,0 +1,336 @@
+"""Grading handed-in notebooks: each kind of submission, graded by re-running it.
+
+A small synthetic lesson ("00", with two checks in a module written here and the two real quiz
+questions of lesson 00) goes through the real pipeline: a solution notebook with markers, the
+exercise generator, submissions made by filling the generated stubs in, and
+``python -m course_lib.grade`` in a subprocess. A last test does the same with a real lesson
+of the course when one exists.
+"""
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from course_lib import exercises, grade, progress, quiz
+
+REPO = Path(__file__).resolve().parent.parent
+STUB = 'raise NotImplementedError("Replace this line with your code")'
+
+TOY_CHECKS = '''
+"""Checks of a synthetic lesson used by the grading tests."""
+import torch
+from course_lib.checks.core import Case, Mistake, rand, register, run_check
+
+register("00", "double")
+register("00", "row_l1")
+
+
+def check_double(double):
+    return run_check(lesson="00", exercise="double", learner_fn=double, reference=lambda x: 2 * x,
+                     cases=[Case("vector", lambda: (rand(5, seed=0),)),
+                            Case("matrix", lambda: (rand(3, 4, seed=1),))],
+                     mistakes=[Mistake("You added 2 instead of doubling.", lambda x: x + 2)])
+
+
+def check_row_l1(row_l1):
+    return run_check(lesson="00", exercise="row_l1", learner_fn=row_l1,
+                     reference=lambda z: z.abs().sum(dim=1).mean(),
+                     cases=[Case("batch of 4", lambda: (rand(4, 6, seed=2),))],
+                     mistakes=[Mistake("You forgot the absolute value.", lambda z: z.sum(dim=1).mean())])
+'''
+
+SOLUTION_CELLS = [
+    ("md", "# 00 · A toy lesson\n\nTwo functions and two quiz questions."),
+    ("code", "import torch\nfrom course_lib import progress, quiz\nimport toy_checks as checks"),
+    ("code", 'def double(x):\n    """Twice x."""\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION'),
+    ("code", "checks.check_double(double)"),
+    ("code", 'def row_l1(z):\n    """Mean over rows of the L1 norm of each row."""\n'
+             "    # BEGIN SOLUTION\n    return z.abs().sum(dim=1).mean()\n    # END SOLUTION"),
+    ("code", "checks.check_row_l1(row_l1)"),
+    ("code", '# BEGIN SOLUTION\nquiz.answer("00-device-order", "b")\n# END SOLUTION'),
+    ("code", '# BEGIN SOLUTION\nquiz.answer("00-device-variable", "COURSE_DEVICE")\n# END SOLUTION'),
+    ("code", "progress.summary()"),
+]
+GOOD = {"double": "return 2 * x", "row_l1": "return z.abs().sum(dim=1).mean()"}
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    """The toy lesson's checks module, its generated exercise notebook and a folder for submissions."""
+    root = tmp_path_factory.mktemp("toy")
+    (root / "toy_checks.py").write_text(TOY_CHECKS)
+    cells = [new_markdown_cell(src) if kind == "md" else new_code_cell(src) for kind, src in SOLUTION_CELLS]
+    solution = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                                  "display_name": "Python 3"}})
+    exercise = exercises.make_exercise(solution, "solutions/00_toy.ipynb")
+    (root / "exercises").mkdir()
+    nbformat.write(exercise, str(root / "exercises" / "00_toy.ipynb"))
+    (root / "subs").mkdir()
+    return root
+
+
+def stubbed(nb, name: str) -> int:
+    """Index of the cell defining ``name`` (its body is the generated stub)."""
+    return next(i for i, c in enumerate(nb.cells) if c.source.startswith(f"def {name}("))
+
+
+def submission(toy: Path, filename: str, code: dict[str, str] | None = None,
+               answers: dict[str, str] | None = None, insert: dict[int, str] | None = None) -> Path:
+    """The generated exercise with stubs filled in, quiz lines answered and extra cells inserted."""
+    nb = nbformat.read(str(toy / "exercises" / "00_toy.ipynb"), as_version=4)
+    for name, body in (code or {}).items():
+        cell = nb.cells[stubbed(nb, name)]
+        cell.source = cell.source.replace("# YOUR CODE HERE\n    " + STUB, body)
+    for qid, expr in (answers or {}).items():
+        for cell in nb.cells:
+            cell.source = cell.source.replace(f'quiz.answer("{qid}", None)', f'quiz.answer("{qid}", {expr})')
+    for index, source in sorted((insert or {}).items(), reverse=True):
+        nb.cells.insert(index, new_code_cell(source))
+    path = toy / "subs" / filename
+    nbformat.write(nb, str(path))
+    return path
+
+
+def run_grader(args: list[str], extra_path: Path | None = None, timeout: int = 900):
+    env = dict(os.environ)
+    if extra_path is not None:
+        env["PYTHONPATH"] = os.pathsep.join([str(extra_path), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return subprocess.run([sys.executable, "-m", "course_lib.grade", *args], capture_output=True,
+                          text=True, env=env, timeout=timeout, cwd=str(extra_path or REPO))
+
+
+def read_gradebook(path: Path) -> dict[str, dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return {Path(row["file"]).name: row for row in csv.DictReader(f)}
+
+
+# ---------------------------------------------------------------- the generated hand-in lines
+
+
+def test_the_exercise_has_a_form_and_a_hand_in_line_per_question(toy):
+    nb = nbformat.read(str(toy / "exercises" / "00_toy.ipynb"), as_version=4)
+    quiz_cells = [c.source for c in nb.cells if "quiz.ask" in c.source]
+    assert quiz_cells == [
+        'quiz.ask("00-device-order")\n'
+        'quiz.answer("00-device-order", None);  # for a graded hand-in: replace None with your answer',
+        'quiz.ask("00-device-variable")\n'
+        'quiz.answer("00-device-variable", None);  # for a graded hand-in: replace None with your answer',
+    ]
+
+
+def test_an_unanswered_hand_in_line_is_silent_and_records_nothing(capsys, monkeypatch):
+    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")  # not even strict mode objects
+    assert quiz.answer("00-device-order", None) is False
+    assert capsys.readouterr().out == ""
+    assert progress.load()["lessons"] == {}
+    with pytest.raises(quiz.UnknownQuestion):  # a mistyped id is still reported
+        quiz.answer("00-device-ordr", None)
+
+
+def test_answers_are_read_from_the_last_top_level_line(toy):
+    nb = new_notebook(cells=[
+        new_code_cell('quiz.answer("00-device-order", "a")\nquiz.answer("00-device-order", "b")'),
+        new_code_cell('%matplotlib inline\nquiz.answer("00-device-variable", "course_" + "device")'),
+        new_code_cell('def f():\n    quiz.answer("00-device-order", "c")'),
+        new_code_cell('quiz.answer("01-other-lesson", "x")\nthis is not python'),
+    ])
+    found = grade.quiz_answers(nb, ["00-device-order", "00-device-variable"])
+    assert found == {"00-device-order": ("value", "b"),
+                     "00-device-variable": ("expr", "'course_' + 'device'")}
+    nb.cells.append(new_code_cell('quiz.answer("00-device-order", None)'))
+    assert "00-device-order" not in grade.quiz_answers(nb, ["00-device-order"])
+
+
+def test_static_scan_finds_replaced_checks_and_progress_writes():
+    nb = new_notebook(cells=[
+        new_code_cell("from course_lib import checks as c\nimport course_lib.progress as pg"),
+        new_code_cell("c.check_double = lambda f: True"),
+        new_code_cell("setattr(quiz, 'grade', lambda q, r: True)"),
+        new_code_cell("pg.record('00', 'double', True, kind='check')"),
+        new_code_cell("open(os.environ['COURSE_PROGRESS_FILE'], 'w').write('{}')"),
+        new_code_cell("checks.check_double(double)\nx = progress.summary()\nmy.value = 3"),
+    ])
+    assert grade.static_tampering(nb) == [
+        "cell 2 replaces `c.check_double`",
+        "cell 3 calls `setattr` on `quiz`",
+        "cell 4 calls `pg.record`",
+        "cell 5 mentions the progress file ('COURSE_PROGRESS_FILE')",
+    ]
+
+
+def test_lesson_is_detected_from_metadata_then_file_name():
+    nb = new_notebook(metadata={"course": {"generated_from": "solutions/03_kl.ipynb"}})
+    assert grade.detect_lesson(nb, Path("alice.ipynb")) == "03"
+    assert grade.detect_lesson(new_notebook(), Path("bob_05_topk.ipynb")) == "05"
+    assert grade.detect_lesson(new_notebook(), Path("homework.ipynb")) is None
+
+
+# ---------------------------------------------------------------- the whole pipeline, one batch
+
+
+@pytest.fixture(scope="module")
+def graded(toy):
+    """Every kind of submission, graded in one run of the command line tool."""
+    right = {"00-device-order": '"b"', "00-device-variable": '"COURSE_DEVICE"'}
+    subs = [
+        submission(toy, "00_perfect.ipynb", GOOD, right),
+        submission(toy, "00_blank.ipynb"),
+        submission(toy, "00_partial.ipynb", {"double": "return 2 * x", "row_l1": "return z.sum(dim=1).mean()"},
+                   {"00-device-order": '"a"', "00-device-variable": '"course_" + "device"'}),
+        submission(toy, "00_raises.ipynb", GOOD, right, insert={4: 'raise RuntimeError("boom")'}),
+        submission(toy, "00_loops.ipynb", {"double": "while True:\n        pass", "row_l1": GOOD["row_l1"]}),
+        submission(toy, "00_tamper_checks.ipynb", {"double": "return x + 2", "row_l1": GOOD["row_l1"]},
+                   insert={3: "checks.check_double = lambda f: True"}),
+        submission(toy, "00_tamper_progress.ipynb", {"double": "return x + 2"}, insert={9: (
+            "import json, os\n"
+            "fake = {'version': 1, 'lessons': {'00': {'check': {'double': {'passed': True}, 'row_l1': {'passed': True}},\n"
+            "        'quiz': {'00-device-order': {'passed': True}}}}}\n"
+            "with open(os.environ['COURSE_PROGRESS_FILE'], 'w') as f:\n"
+            "    json.dump(fake, f)")}),
+        submission(toy, "00_reference.ipynb", {"double": "return 2 * x"},
+                   insert={5: "from course_lib import sparsity\nrow_l1 = sparsity.l1_penalty"}),
+        submission(toy, "00_dies.ipynb", GOOD, right, insert={2: "import os\nos._exit(1)"}),
+    ]
+    (toy / "subs" / "00_broken.ipynb").write_text('{"cells": [ this is not json')
+    (toy / "subs" / "homework.ipynb").write_text(json.dumps(nbformat.v4.new_notebook(), indent=1))
+    out = toy / "gradebook.csv"
+    proc = run_grader([*map(str, subs), str(toy / "subs" / "00_broken.ipynb"), str(toy / "subs" / "homework.ipynb"),
+                       "--out", str(out), "--checks-module", "toy_checks",
+                       "--reference", str(toy / "exercises" / "00_toy.ipynb"),
+                       "--cell-timeout", "10", "--check-timeout", "3"], extra_path=toy)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return read_gradebook(out), proc.stdout
+
+
+def test_gradebook_has_one_column_per_item(graded):
+    book, _ = graded
+    first = next(iter(book.values()))
+    assert list(first) == ["file", "lesson", "status", "double", "row_l1", "00-device-order",
+                           "00-device-variable", "checks", "quiz", "score", "notes"]
+    assert len(book) == 11
+
+
+def test_a_correct_submission_gets_full_marks(graded):
+    row = graded[0]["00_perfect.ipynb"]
+    assert (row["lesson"], row["status"], row["double"], row["row_l1"]) == ("00", "ok", "1", "1")
+    assert (row["00-device-order"], row["00-device-variable"]) == ("1", "1")
+    assert (row["checks"], row["quiz"], row["score"], row["notes"]) == ("2/2", "2/2", "100.0", "")
+
+
+def test_an_untouched_exercise_scores_zero_without_problems(graded):
+    row = graded[0]["00_blank.ipynb"]
+    assert (row["status"], row["checks"], row["quiz"], row["score"]) == ("ok", "0/2", "0/2", "0.0")
+    assert "double: not_implemented" in row["notes"]
+    assert "00-device-order: not answered" in row["notes"]
+
+
+def test_wrong_code_and_answers_are_marked_and_computed_answers_are_evaluated(graded):
+    row = graded[0]["00_partial.ipynb"]
+    assert (row["double"], row["row_l1"], row["00-device-order"], row["00-device-variable"]) == ("1", "0", "0", "1")
+    assert row["score"] == "50.0" and row["status"] == "ok"
+    assert "row_l1: fail: You forgot the absolute value." in row["notes"]
+
+
+def test_a_notebook_that_raises_is_still_graded(graded):
+    row = graded[0]["00_raises.ipynb"]
+    assert row["status"] == "errors" and row["score"] == "100.0"
+    assert "cell 5 (raise RuntimeError(\"boom\")) raised RuntimeError: boom" in row["notes"]
+
+
+def test_an_endless_loop_is_interrupted_and_the_rest_graded(graded):
+    row = graded[0]["00_loops.ipynb"]
+    assert row["status"] == "errors"
+    assert (row["double"], row["row_l1"]) == ("0", "1")
+    assert "cell 4 (checks.check_double(double)) ran longer than 10 s and was interrupted" in row["notes"]
+    assert "double: timeout: did not finish within 3.0 s" in row["notes"]
+
+
+def test_replacing_a_check_is_flagged_and_does_not_help(graded):
+    row = graded[0]["00_tamper_checks.ipynb"]
+    assert row["status"] == "tampering" and row["double"] == "0" and row["row_l1"] == "1"
+    assert "cell 4 replaces `checks.check_double`" in row["notes"]
+    assert "toy_checks.check_double was replaced" in row["notes"]
+    assert "double: fail: You added 2 instead of doubling." in row["notes"]
+
+
+def test_writing_the_progress_file_is_flagged_and_does_not_help(graded):
+    row = graded[0]["00_tamper_progress.ipynb"]
+    assert row["status"] == "tampering" and row["score"] == "0.0"
+    assert "its progress file says double passed, but the official re-run says no" in row["notes"]
+    assert "its progress file says 00-device-order passed, but the official re-run says no" in row["notes"]
+    assert "mentions the progress file ('COURSE_PROGRESS_FILE')" in row["notes"]
+
+
+def test_handing_in_the_reference_implementation_is_flagged(graded):
+    row = graded[0]["00_reference.ipynb"]
+    assert row["status"] == "tampering" and row["row_l1"] == "0" and row["double"] == "1"
+    assert "row_l1 is the course's reference implementation" in row["notes"]
+
+
+def test_unreadable_unknown_and_crashing_notebooks_get_a_reason(graded):
+    book, stdout = graded
+    broken, unknown, dies = book["00_broken.ipynb"], book["homework.ipynb"], book["00_dies.ipynb"]
+    assert broken["status"] == unknown["status"] == dies["status"] == "not graded"
+    assert broken["score"] == broken["double"] == ""
+    assert broken["notes"].startswith("not a valid notebook (NotJSONError")
+    assert unknown["notes"].startswith("cannot tell which lesson this is")
+    assert "the kernel died" in dies["notes"]
+    for name in ("00_perfect.ipynb", "00_broken.ipynb", "homework.ipynb"):  # the summary names them all
+        assert name in stdout
+
+
+# ---------------------------------------------------------------- a real lesson of the course
+
+
+def _real_lesson():
+    """The first lesson with checks whose solution and exercise notebooks both exist."""
+    from course_lib.checks.core import registered
+
+    import course_lib.checks  # noqa: F401  (registers the lessons' checks)
+
+    for path in sorted((REPO / "exercises").glob(exercises.PATTERN)):
+        if path.name[:2] in registered() and (REPO / "solutions" / path.name).exists():
+            return path
+    return None
+
+
+def test_a_real_lesson_blank_scores_zero_and_solved_scores_full(tmp_path):
+    exercise = _real_lesson()
+    if exercise is None:
+        pytest.skip("no lesson with checks has exercise and solution notebooks yet")
+    blank = tmp_path / exercise.name
+    blank.write_bytes(exercise.read_bytes())
+    solution = nbformat.read(str(REPO / "solutions" / exercise.name), as_version=4)
+    solved = nbformat.read(str(exercise), as_version=4)  # the learner's copy, solutions filled in
+    solved.cells = [c for c in solution.cells if not exercises._is_dropped(c)]
+    for cell in solved.cells:
+        if cell.cell_type == "code":
+            cell.source = "\n".join(line for line in cell.source.split("\n")
+                                    if not (exercises.BEGIN.match(line) or exercises.END.match(line)))
+    solved_path = tmp_path / "solved" / exercise.name
+    solved_path.parent.mkdir()
+    nbformat.write(solved, str(solved_path))
+    out = tmp_path / "book.csv"
+    proc = run_grader([str(blank), str(solved_path), "--out", str(out)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["status"] for r in rows] == ["ok", "ok"], [r["notes"] for r in rows]
+    assert rows[0]["score"] == "0.0" and rows[1]["score"] == "100.0", rows[1]["notes"]
+    from course_lib.checks.core import registered
+
+    n_checks = len(registered()[exercise.name[:2]])
+    assert rows[1]["checks"] == f"{n_checks}/{n_checks}"
+
+
+def test_the_epilogue_is_valid_python():
+    ast.parse(grade._EPILOGUE.replace("__PARAMS__", repr("{}")))
