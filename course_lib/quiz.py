@@ -286,13 +286,18 @@ if widgets is not None:
 
         def __init__(self, q: dict):
             self.question = q
-            self.prompt = widgets.HTMLMath(f"<b>{_html(q['prompt'])}</b>")
+            prompt = f"<b>{_html(q['prompt'])}</b>"
             if q["type"] == "choice":
+                # Options are listed as wrapping HTML; the radio buttons carry only their letters,
+                # because radio labels never wrap and long options would be cut off.
+                letters = "ABCDEFGHIJ"[: len(q["options"])]
+                items = "".join(f"<li>{_html(o)}</li>" for o in q["options"])
+                prompt += f'<ol type="A" style="margin:0.3em 0">{items}</ol>'
                 self.response = widgets.RadioButtons(
-                    options=[(o, i) for i, o in enumerate(q["options"])], value=None,
-                    layout=widgets.Layout(width="max-content"))
+                    options=[(letter, i) for i, letter in enumerate(letters)], value=None)
             else:
                 self.response = widgets.Text(placeholder="your answer")
+            self.prompt = widgets.HTMLMath(prompt)
             self.button = widgets.Button(description="Check", button_style="primary")
             self.feedback = widgets.HTMLMath("")
             self.button.on_click(self._check)

@@ -68,8 +68,8 @@ def test_questions_by_lesson():
 def test_unknown_id_lists_nearby_ids():
     with pytest.raises(KeyError) as info:
         quiz.get("00-device-ordr")
-    assert str(info.value) == ("No quiz question '00-device-ordr'. "
-                               "Did you mean: 00-device-order, 00-device-variable?")
+    assert str(info.value).startswith("No quiz question '00-device-ordr'. "
+                                      "Did you mean: 00-device-order, ")
 
 
 # ---------------------------------------------------------------- grading
