@@ -1,0 +1,242 @@
+"""Lesson 01 checks: they accept correct code, and name the mistake in wrong code."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from course_lib import metrics, progress
+from course_lib.checks import lesson01
+from course_lib.checks.lesson01 import (
+    DEAD_MISTAKES,
+    FVU_MISTAKES,
+    L0_MISTAKES,
+    RECONSTRUCTION_MISTAKES,
+    check_dead_fraction,
+    check_fraction_variance_unexplained,
+    check_l0,
+    check_reconstruction_error,
+)
+
+CHECKS = {
+    "reconstruction_error": (check_reconstruction_error, RECONSTRUCTION_MISTAKES),
+    "fraction_variance_unexplained": (check_fraction_variance_unexplained, FVU_MISTAKES),
+    "l0": (check_l0, L0_MISTAKES),
+    "dead_fraction": (check_dead_fraction, DEAD_MISTAKES),
+}
+REFERENCES = {
+    "reconstruction_error": lesson01._reconstruction_error,
+    "fraction_variance_unexplained": lesson01._fraction_variance_unexplained,
+    "l0": lesson01._l0,
+    "dead_fraction": lesson01._dead_fraction,
+}
+
+
+# ---------------------------------------------------------------- correct code passes
+
+
+def _recon_loop(x, x_hat):
+    total = x.new_zeros(())
+    for row, row_hat in zip(x, x_hat):
+        total = total + torch.sum((row_hat - row) ** 2)
+    return total / len(x)
+
+
+def _fvu_alt(x, x_hat):
+    residual = ((x - x_hat) ** 2).sum()
+    return float((residual / ((x - x.mean(dim=0, keepdim=True)) ** 2).sum()).detach())
+
+
+CORRECT = {
+    "reconstruction_error": [
+        _recon_loop,
+        lambda x, x_hat: torch.nn.functional.mse_loss(x_hat, x, reduction="sum") / x.shape[0],
+        lambda x, x_hat: torch.linalg.vector_norm(x - x_hat, dim=1).pow(2).mean(),
+    ],
+    "fraction_variance_unexplained": [
+        _fvu_alt,
+        lambda x, x_hat: ((x_hat - x) ** 2).mean() / x.var(0, unbiased=False).mean(),
+    ],
+    "l0": [
+        lambda z: z.count_nonzero() / len(z),
+        lambda z: torch.count_nonzero(z, dim=1).float().mean(),
+        lambda z: float((z != 0).float().sum(1).mean()),
+        lambda z: metrics.l0(z),
+    ],
+    "dead_fraction": [
+        lambda z: (z == 0).all(dim=0).float().mean(),
+        lambda z: 1 - (z != 0).any(0).sum().item() / z.shape[1],
+        lambda z: metrics.dead_fraction(z),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", list(CHECKS))
+def test_reference_passes(name, capsys):
+    check, _ = CHECKS[name]
+    result = check(REFERENCES[name])
+    assert result.status == "pass", result.message
+    assert capsys.readouterr().out.startswith(f"✅ {name}: all ")
+
+
+@pytest.mark.parametrize("name,index", [(n, i) for n, fns in CORRECT.items() for i in range(len(fns))])
+def test_differently_written_correct_versions_pass(name, index):
+    check, _ = CHECKS[name]
+    result = check(CORRECT[name][index])
+    assert result.status == "pass", result.message
+
+
+def test_the_library_metrics_agree_with_the_references():
+    torch.manual_seed(0)
+    z = torch.relu(torch.randn(50, 30))
+    z[:, :4] = 0
+    x, x_hat = torch.rand(20, 12), torch.rand(20, 12)
+    assert lesson01._l0(z).item() == pytest.approx(metrics.l0(z))
+    assert lesson01._dead_fraction(z).item() == pytest.approx(metrics.dead_fraction(z))
+    assert lesson01._fraction_variance_unexplained(x, x_hat).item() == pytest.approx(metrics.fvu(x, x_hat))
+
+
+def test_hand_computed_values():
+    z = torch.tensor([[0.0, 2.0, 0.0, -1.0], [0.0, 0.0, 0.0, 3.0], [0.0, 1.0, 0.0, 0.0]])
+    assert lesson01._l0(z).item() == pytest.approx(4 / 3)   # 2 + 1 + 1 non-zeros over 3 samples
+    assert lesson01._dead_fraction(z).item() == 0.5          # units 0 and 2
+    x = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+    x_hat = torch.tensor([[1.0, 1.0], [2.0, 1.0]])
+    assert lesson01._reconstruction_error(x, x_hat).item() == 2.5   # (1 + 4) / 2
+    assert lesson01._fraction_variance_unexplained(x, x_hat).item() == pytest.approx(5 / 4)
+
+
+# ---------------------------------------------------------------- every catalogue entry is named
+
+
+@pytest.mark.parametrize("name,index", [(n, i) for n, (_, ms) in CHECKS.items() for i in range(len(ms))])
+def test_each_catalogued_mistake_gets_its_own_diagnosis(name, index, capsys):
+    check, mistakes = CHECKS[name]
+    mistake = mistakes[index]
+    result = check(mistake.fn)
+    assert result.status == "fail"
+    assert result.message == mistake.hint
+    assert "matches this common mistake" in result.hint
+    assert mistake.hint in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", list(CHECKS))
+def test_catalogues_are_large_and_distinct(name):
+    _, mistakes = CHECKS[name]
+    assert len(mistakes) >= 5
+    assert len({m.hint for m in mistakes}) == len(mistakes)
+
+
+# ---------------------------------------------------------------- wrong code written here
+
+
+def _fvu_item_then_tensor(x, x_hat):
+    return torch.tensor(((x_hat - x) ** 2).sum().item() / ((x - x.mean()) ** 2).sum().item())
+
+
+def _recon_in_place(x, x_hat):
+    x_hat -= x
+    return x_hat.pow(2).sum(-1).mean()
+
+
+def _l0_in_place(z):
+    z.abs_()
+    return (z > 0).sum(-1).float().mean()
+
+
+def _dead_in_place(z):
+    z[z < 0] = 0
+    return (z == 0).all(0).float().mean()
+
+
+WRONG = [
+    # (check name, wrong function, expected message, text expected in the message or hint)
+    ("reconstruction_error", lambda x, x_hat: torch.nn.functional.mse_loss(x_hat, x),
+     RECONSTRUCTION_MISTAKES[0].hint, "matches this common mistake"),
+    ("reconstruction_error", lambda x, x_hat: ((x_hat - x) ** 2).sum(-1).mean().item(),
+     "returned a float on case 'batch of 5 images with 12 pixels', not a torch tensor", "`.item()`"),
+    ("reconstruction_error", _recon_in_place,  # the first case feeds tensors that require grad
+     "raised RuntimeError: a leaf Variable that requires grad is being used in an in-place operation",
+     "An in-place operation"),
+    ("reconstruction_error", lambda x, x_hat: torch.dist(x, x_hat),
+     "wrong values on case 'batch of 5 images with 12 pixels': expected", "formula"),
+    ("reconstruction_error", lambda x, x_hat: ((x_hat - x) ** 2).sum(-1),
+     "returned shape (5,) but expected () on case 'batch of 5 images with 12 pixels'", "dimension"),
+    ("reconstruction_error", lambda x, x_hat: ((x_hat.detach() - x.detach()) ** 2).sum(-1).mean(),
+     "no gradient flows through your output on case 'batch of 5 images with 12 pixels': "
+     "did you detach, call .item() or use numpy?", "torch operations"),
+    ("fraction_variance_unexplained", lambda x, x_hat: ((x_hat - x) ** 2).sum() / (x ** 2).sum(),
+     FVU_MISTAKES[0].hint, "matches"),
+    ("fraction_variance_unexplained", _fvu_item_then_tensor, FVU_MISTAKES[1].hint, "matches"),
+    ("fraction_variance_unexplained", lambda x, x_hat: ((x_hat - x) ** 2).sum() / ((x - x.mean(0)) ** 2).sum(0),
+     "returned a tensor of shape (10,) on case 'batch of 6 images with 10 pixels', expected a single number",
+     "Reduce to one value"),
+    ("fraction_variance_unexplained", lambda x, x_hat: 1 - torch.nn.functional.mse_loss(x_hat, x) / x.var(0).mean(),
+     "wrong values on case 'batch of 6 images with 10 pixels'", "formula"),
+    ("fraction_variance_unexplained", lambda x, x_hat: ((x_hat - x) ** 2).mean() / x.var(0).mean(),
+     FVU_MISTAKES[6].hint, "matches"),
+    ("l0", lambda z: (z == 0).float().sum(1).mean(), L0_MISTAKES[0].hint, "matches"),
+    ("l0", lambda z: torch.count_nonzero(z).float(), L0_MISTAKES[1].hint, "matches"),
+    ("l0", lambda z: torch.sign(z).sum(-1).float().mean(),
+     "wrong values on case 'code with negative entries (as before a ReLU)'", "formula"),
+    ("l0", _l0_in_place, "modified its input in place on case 'code with negative entries (as before a ReLU)'; "
+     "compute a new tensor instead", "out-of-place"),
+    ("l0", lambda z: (torch.relu(z) > 0).float().sum(-1).mean(), L0_MISTAKES[5].hint, "matches"),
+    ("l0", lambda z: (z != 0).sum(-1).float(),
+     "returned a tensor of shape (6,) on case 'ReLU code, batch of 6, 10 units', expected a single number",
+     "Reduce"),
+    ("dead_fraction", lambda z: (z == 0).all(1).float().mean(), DEAD_MISTAKES[0].hint, "matches"),
+    ("dead_fraction", lambda z: (z != 0).any(0).float().sum() / z.shape[1], DEAD_MISTAKES[1].hint, "matches"),
+    ("dead_fraction", lambda z: int((z == 0).all(0).sum()), DEAD_MISTAKES[2].hint, "matches"),
+    ("dead_fraction", lambda z: (torch.relu(z).max(0).values == 0).float().mean(), DEAD_MISTAKES[4].hint, "matches"),
+    ("dead_fraction", _dead_in_place,
+     "modified its input in place on case 'code with negative entries (as before a ReLU)'; "
+     "compute a new tensor instead", "out-of-place"),
+    ("dead_fraction", lambda z: (z == 0).all(0).float(),
+     "returned a tensor of shape (10,) on case 'ReLU code, 6 samples, 3 of 10 units dead', "
+     "expected a single number", "Reduce"),
+]
+
+
+@pytest.mark.parametrize("name,fn,message,extra", WRONG, ids=[f"{w[0]}-{i}" for i, w in enumerate(WRONG)])
+def test_wrong_implementations_are_diagnosed(name, fn, message, extra):
+    check, _ = CHECKS[name]
+    result = check(fn)
+    assert result.status == "fail" and not result
+    assert result.message.startswith(message), result.message
+    assert extra in result.message + " " + result.hint
+
+
+def test_integer_l0_that_cannot_average_is_reported_with_the_line():
+    result = check_l0(lambda z: (z != 0).sum(-1).mean())
+    assert result.status == "fail"
+    assert result.message.startswith("raised RuntimeError")
+    assert "It happened at" in result.hint
+
+
+# ---------------------------------------------------------------- stubs, strict mode, progress
+
+
+def _stub(*args):
+    raise NotImplementedError("Replace this line with your code")
+
+
+@pytest.mark.parametrize("name", list(CHECKS))
+def test_a_stub_is_not_implemented(name, capsys):
+    check, _ = CHECKS[name]
+    result = check(_stub)
+    assert result.status == "not_implemented"
+    assert f"fill in `{name}`" in capsys.readouterr().out
+
+
+def test_strict_mode_raises_on_a_wrong_answer(monkeypatch):
+    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
+    with pytest.raises(AssertionError, match="l0"):
+        check_l0(L0_MISTAKES[0].fn)
+    assert check_l0(REFERENCES["l0"])
+
+
+def test_progress_records_the_lesson_01_checks():
+    check_l0(REFERENCES["l0"])
+    check_dead_fraction(DEAD_MISTAKES[0].fn)
+    table = progress.summary("01")
+    assert table["01"]["check"] == {"passed": 1, "total": 4}
