@@ -348,7 +348,7 @@ def top_examples_figure(Z: torch.Tensor, X: torch.Tensor, y: torch.Tensor, laten
             ax = axes[r, c + extra]
             _show(ax, Xc[idx].reshape(shape).numpy(), diverging=False)
             label = class_names[int(yc[idx])] if class_names else str(int(yc[idx]))
-            ax.set_title(f"{label[:9]}\n{Z[idx, j]:.2f}", fontsize=7)
+            ax.set_title(f"{label}\n{Z[idx, j]:.2f}", fontsize=7)
         axes[r, 0].set_ylabel(f"latent {j}\nnon-zero on {100 * rate[r]:.0f}%\nselectivity {sel[r]:.2f}",
                               rotation=0, ha="right", va="center", fontsize=8)
     fig.suptitle(title)
@@ -458,7 +458,7 @@ def latent_figure(
         if i < n_top:
             idx = int(top[i])
             a.imshow(Xc[idx].reshape(shape).numpy(), cmap="gray_r", vmin=0, vmax=1)
-            a.set_title(f"{names[int(y[idx])][:9]}\nz={z[idx]:.2f}", fontsize=7)
+            a.set_title(f"{names[int(y[idx])]}\nz={z[idx]:.2f}", fontsize=6.5)
 
     ax = fig.add_subplot(gs[:, ncol + 3])
     active = z[z != 0].numpy()
@@ -472,7 +472,7 @@ def latent_figure(
     ax = fig.add_subplot(gs[:, ncol + 5])
     means = class_mean_activation(z[:, None], y, n_classes)[:, 0].numpy()
     ax.barh(range(n_classes), means, color="tab:blue")
-    ax.set_yticks(range(n_classes), [nm[:10] for nm in names[:n_classes]], fontsize=7)
+    ax.set_yticks(range(n_classes), names[:n_classes], fontsize=7)
     ax.invert_yaxis()
     sel = class_selectivity(z[:, None], y, n_classes)[0].item()
     ax.set(xlabel="mean |activation|")

@@ -28,13 +28,11 @@ def store(path: Path, timeout: int = 600) -> int:
         if cell.cell_type != "code":
             continue
         if MARK in cell.source:
-            kept += 1
-            for out in cell.outputs:
-                if "execution_count" in out:
-                    out["execution_count"] = None
+            kept += 1  # nbval skips cells without an execution count as never run
         else:
             cell.outputs = []
-        cell.execution_count = None
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
     nb.metadata.pop("widgets", None)
     nbformat.write(nb, path)
     return kept
