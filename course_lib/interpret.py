@@ -8,6 +8,8 @@ Reference implementations of lesson 04's graded functions and the tools the less
 * :func:`factor_correlations`, :func:`factor_match_score` - how well latents line up with them;
 * :data:`TOY_PATTERNS`, :func:`toy_dataset`, :func:`train_toy_models`, :func:`activation_table`,
   :func:`one_latent_per_pattern` - the three-pattern toy experiment;
+* :func:`compare_features`, :func:`top_examples_figure`, :func:`selectivity_histogram`,
+  :func:`matched_features_figure` - the lesson's comparison figures;
 * :func:`latent_figure` and :func:`explore` - one latent at a glance, and a slider over all of them.
 
 Shapes: codes ``Z`` are (N, n_latent); labels ``y`` are (N,) int64; ``factors`` are (N, n_factors).
@@ -377,7 +379,8 @@ def selectivity_histogram(selectivities: Mapping[str, torch.Tensor], *, bins: in
 
 
 def matched_features_figure(models: Mapping[str, tuple[torch.Tensor, torch.Tensor]], factors: torch.Tensor,
-                            *, title: str = "For every bar, the decoder feature of its best-matching latent") -> Figure:
+                            *, title: str = "For every bar, the decoder feature of its best-matching latent "
+                                          "(above each: |correlation|)") -> Figure:
     """Rows: the true bars, then per model the feature of the latent best correlated with each bar.
 
     models: {name: (features (n_latent, n_in), Z (N, n_latent))}; factors: (N, n_factors).
