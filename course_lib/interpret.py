@@ -291,38 +291,78 @@ def format_tables(tables: Mapping[str, torch.Tensor], names: Sequence[str] = TOY
 
 
 # ------------------------------------------------------------------ lesson figures
+#
+# Rows of small images are drawn as one mosaic per axes (NaN gaps between tiles), which keeps
+# figures with a hundred tiles fast to build and to redraw.
 
 
-def _show(ax, img: np.ndarray, *, diverging: bool) -> None:
-    if diverging:
-        lim = float(np.abs(img).max()) or 1.0
-        ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
-    else:
-        ax.imshow(img, cmap="gray_r", vmin=0, vmax=1)
+def _square(n_in: int) -> tuple[int, int]:
+    side = math.isqrt(n_in)
+    if side * side != n_in:
+        raise ValueError(f"cannot show inputs of length {n_in} as square images")
+    return side, side
+
+
+def _as_tiles(images, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """(n, D) or (n, h, w) tensor/array -> float numpy (n, h, w)."""
+    arr = images.detach().float().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images, float)
+    if arr.ndim == 2:
+        arr = arr.reshape(len(arr), *(shape or _square(arr.shape[1])))
+    return arr
+
+
+def _draw_mosaic(ax, tiles: np.ndarray, *, ncols: int | None = None, diverging: bool,
+                 titles: Sequence[str] | None = None, fontsize: float = 7) -> None:
+    """Draw tiles (n, h, w) as one image on ``ax``, ``ncols`` per row, each titled above.
+
+    Diverging tiles are scaled one by one to [-1, 1] (red adds ink, blue removes it); other
+    tiles are shown as ink on paper with values in [0, 1].
+    """
+    n, h, w = tiles.shape
+    ncols = ncols or n
+    nrows = math.ceil(n / ncols)
+    gap_y = 0.55 * h if titles is not None else 0.2 * h
+    gap_y, gap_x = max(1, round(gap_y)), max(1, round(0.2 * w))
+    canvas = np.full((nrows * (h + gap_y), ncols * (w + gap_x) - gap_x), np.nan)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, ncols)
+        if diverging:
+            lim = float(np.abs(tile).max()) or 1.0
+            tile = tile / lim
+        y0, x0 = r * (h + gap_y) + gap_y, c * (w + gap_x)
+        canvas[y0 : y0 + h, x0 : x0 + w] = tile
+        if titles is not None:
+            ax.text(x0 + w / 2, y0 - 0.6, titles[i], ha="center", va="bottom", fontsize=fontsize)
+    cmap = plt.get_cmap("RdBu_r" if diverging else "gray_r").copy()
+    cmap.set_bad("white")
+    ax.imshow(canvas, cmap=cmap, vmin=-1 if diverging else 0, vmax=1, interpolation="nearest")
+    for i in range(n):  # thin frames around the tiles
+        r, c = divmod(i, ncols)
+        y0, x0 = r * (h + gap_y) + gap_y, c * (w + gap_x)
+        ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), w, h, fill=False, linewidth=0.5, edgecolor="0.6"))
     ax.set_xticks([])
     ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
 
 
 def compare_features(features: Mapping[str, torch.Tensor], *, latents: Sequence[int] | None = None,
                      n: int = 12, title: str = "Decoder features (same latent indices in every row)") -> Figure:
     """One row of decoder images per model: {name: (n_latent, n_in)} -> Figure.
 
-    Shows ``latents`` (default: the first ``n``) on a diverging scale per image: red adds ink,
-    blue removes it.
+    Shows ``latents`` (default: the first ``n``), each on its own diverging scale: red adds
+    ink, blue removes it.
     """
     latents = list(range(n)) if latents is None else list(latents)
-    fig, axes = plt.subplots(len(features), len(latents), figsize=(1.05 * len(latents) + 1.2, 1.2 * len(features) + 0.6),
+    fig, axes = plt.subplots(len(features), 1, figsize=(1.0 * len(latents) + 1.2, 1.25 * len(features) + 0.5),
                              squeeze=False)
     for r, (name, feats) in enumerate(features.items()):
-        feats = feats.detach().float().cpu()
-        shape = _square(feats.shape[1])
-        for c, j in enumerate(latents):
-            _show(axes[r, c], feats[j].reshape(shape).numpy(), diverging=True)
-            if r == 0:
-                axes[r, c].set_title(f"latent {j}", fontsize=8)
-        axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=10)
+        ax = axes[r, 0]
+        _draw_mosaic(ax, _as_tiles(feats[latents]), diverging=True,
+                     titles=[f"latent {j}" for j in latents] if r == 0 else None)
+        ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=10)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.99, top=0.9, bottom=0.02, hspace=0.08)
     return fig
 
 
@@ -337,24 +377,20 @@ def top_examples_figure(Z: torch.Tensor, X: torch.Tensor, y: torch.Tensor, laten
     n_classes = len(class_names) if class_names else int(yc.max()) + 1
     sel = class_selectivity(Z[:, list(latents)], yc, n_classes)
     rate = (Z[:, list(latents)] != 0).float().mean(0)
-    shape = _square(Xc.shape[1])
     extra = 1 if features is not None else 0
-    fig, axes = plt.subplots(len(latents), n + extra, figsize=(1.05 * (n + extra) + 0.9, 1.35 * len(latents) + 0.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(latents), 1 + extra, figsize=(1.05 * (n + extra) + 1.6, 1.45 * len(latents) + 0.5),
+                             squeeze=False, gridspec_kw={"width_ratios": [1.2] * extra + [n]})
     for r, j in enumerate(latents):
         if features is not None:
-            _show(axes[r, 0], features[j].detach().float().cpu().reshape(shape).numpy(), diverging=True)
-            axes[r, 0].set_title("feature", fontsize=7)
-        top = top_activating_examples(Z, j, n)
-        for c, idx in enumerate(top.tolist()):
-            ax = axes[r, c + extra]
-            _show(ax, Xc[idx].reshape(shape).numpy(), diverging=False)
-            label = class_names[int(yc[idx])] if class_names else str(int(yc[idx]))
-            ax.set_title(f"{label}\n{Z[idx, j]:.2f}", fontsize=7)
+            _draw_mosaic(axes[r, 0], _as_tiles(features[j][None]), diverging=True, titles=["feature"])
+        top = top_activating_examples(Z, j, n).tolist()
+        names = [class_names[int(yc[i])] if class_names else str(int(yc[i])) for i in top]
+        _draw_mosaic(axes[r, extra], _as_tiles(Xc[top]), diverging=False,
+                     titles=[f"{nm}\n{Z[i, j]:.2f}" for nm, i in zip(names, top)])
         axes[r, 0].set_ylabel(f"latent {j}\nnon-zero on {100 * rate[r]:.0f}%\nselectivity {sel[r]:.2f}",
                               rotation=0, ha="right", va="center", fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.13, right=0.99, top=0.92, bottom=0.01, hspace=0.12, wspace=0.03)
     return fig
 
 
@@ -387,33 +423,22 @@ def matched_features_figure(models: Mapping[str, tuple[torch.Tensor, torch.Tenso
     """
     n_f = factors.shape[1]
     size = n_f // 2
-    truth = bar_images(size)
-    fig, axes = plt.subplots(len(models) + 1, n_f, figsize=(0.72 * n_f + 1.6, 0.9 * (len(models) + 1) + 0.7),
+    fig, axes = plt.subplots(len(models) + 1, 1, figsize=(0.68 * n_f + 1.4, 0.95 * (len(models) + 1) + 0.5),
                              squeeze=False)
-    for c in range(n_f):
-        _show(axes[0, c], truth[c].reshape(size, size).numpy(), diverging=False)
+    _draw_mosaic(axes[0, 0], _as_tiles(bar_images(size)), diverging=False)
     axes[0, 0].set_ylabel("true bar", rotation=0, ha="right", va="center", fontsize=9)
     for r, (name, (feats, Z)) in enumerate(models.items(), start=1):
         C = factor_correlations(Z.detach().float().cpu(), factors.float().cpu()).abs()
         best = C.argmax(1)
-        for c in range(n_f):
-            j = int(best[c])
-            _show(axes[r, c], feats[j].detach().float().cpu().reshape(size, size).numpy(), diverging=True)
-            axes[r, c].set_title(f"{C[c, j]:.2f}", fontsize=7, pad=2)
+        _draw_mosaic(axes[r, 0], _as_tiles(feats.detach()[best]), diverging=True,
+                     titles=[f"{C[c, int(best[c])]:.2f}" for c in range(n_f)])
         axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.09, right=0.99, top=0.9, bottom=0.01, hspace=0.1)
     return fig
 
 
 # ------------------------------------------------------------------ one latent at a glance
-
-
-def _square(n_in: int) -> tuple[int, int]:
-    side = math.isqrt(n_in)
-    if side * side != n_in:
-        raise ValueError(f"cannot show inputs of length {n_in} as square images")
-    return side, side
 
 
 def latent_figure(
@@ -432,38 +457,29 @@ def latent_figure(
 
     feature: its decoder image (n_in,); z: its activation on every sample (N,); X: (N, n_in)
     inputs; y: (N,) labels. Shows the decoder image, the ``n_top`` most activating inputs, the
-    histogram of its activations and its mean activation per class.
+    histogram of its non-zero activations and its mean activation per class.
     """
     z = z.detach().float().cpu()
     y = y.detach().cpu()
     n_classes = n_classes or (len(class_names) if class_names else int(y.max()) + 1)
     names = list(class_names) if class_names else [str(c) for c in range(n_classes)]
-    shape = _square(feature.numel())
     n_top = min(n_top, len(z))
-    top = top_activating_examples(z[:, None], 0, n_top)
+    top = top_activating_examples(z[:, None], 0, n_top).tolist()
     ncol = math.ceil(n_top / 2)
 
-    fig = plt.figure(figsize=(14, 4.2))
-    # columns: feature | gap | ncol example columns | gap | histogram | gap (class names) | per class
-    gs = fig.add_gridspec(2, ncol + 6, width_ratios=[2.2, 0.15] + [1.0] * ncol + [0.55, 3.0, 1.15, 2.6],
-                          wspace=0.08, hspace=0.55)
-    ax = fig.add_subplot(gs[:, 0])
-    img = feature.detach().float().cpu().reshape(shape).numpy()
-    lim = float(np.abs(img).max()) or 1.0
-    ax.imshow(img, cmap="RdBu_r", vmin=-lim, vmax=lim)
-    ax.set_title("decoder feature\n(red adds, blue removes)", fontsize=9)
-    ax.set_axis_off()
+    fig = plt.figure(figsize=(14, 4.0))
+    gs = fig.add_gridspec(1, 4, width_ratios=[1.7, 0.95 * ncol, 3.0, 2.6], wspace=0.3,
+                          left=0.01, right=0.99, top=0.82, bottom=0.14)
+    ax = fig.add_subplot(gs[0])
+    _draw_mosaic(ax, _as_tiles(feature[None]), diverging=True, titles=["decoder feature"], fontsize=9)
+    ax.set_xlabel("red adds ink, blue removes it", fontsize=8)
 
-    Xc = X.detach().float().cpu()
-    for i in range(2 * ncol):
-        a = fig.add_subplot(gs[i // ncol, 2 + i % ncol])
-        a.set_axis_off()
-        if i < n_top:
-            idx = int(top[i])
-            a.imshow(Xc[idx].reshape(shape).numpy(), cmap="gray_r", vmin=0, vmax=1)
-            a.set_title(f"{names[int(y[idx])]}\nz={z[idx]:.2f}", fontsize=6.5)
+    ax = fig.add_subplot(gs[1])
+    _draw_mosaic(ax, _as_tiles(X.detach().float().cpu()[top]), ncols=ncol, diverging=False,
+                 titles=[f"{names[int(y[i])]}\nz={z[i]:.2f}" for i in top], fontsize=6.5)
+    ax.set_xlabel(f"its top {n_top} inputs", fontsize=9)
 
-    ax = fig.add_subplot(gs[:, ncol + 3])
+    ax = fig.add_subplot(gs[2])
     active = z[z != 0].numpy()
     frac = len(active) / max(len(z), 1)
     if len(active):
@@ -472,7 +488,8 @@ def latent_figure(
     ax.set(xlabel="activation (non-zero only)", ylabel="count (log scale)")
     ax.set_title(f"non-zero on {100 * frac:.1f}% of inputs", fontsize=9)
 
-    ax = fig.add_subplot(gs[:, ncol + 5])
+    sub = gs[3].subgridspec(1, 2, width_ratios=[0.45, 1.0], wspace=0.0)
+    ax = fig.add_subplot(sub[1])
     means = class_mean_activation(z[:, None], y, n_classes)[:, 0].numpy()
     ax.barh(range(n_classes), means, color="tab:blue")
     ax.set_yticks(range(n_classes), names[:n_classes], fontsize=7)
@@ -482,8 +499,7 @@ def latent_figure(
     ax.set_title(f"per class (selectivity {sel:.2f})", fontsize=9)
 
     prefix = f"{model_name}: " if model_name else ""
-    fig.suptitle(f"{prefix}latent {j}: decoder feature, top {n_top} inputs, activations", fontsize=11)
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.80, bottom=0.15)
+    fig.suptitle(f"{prefix}latent {j}", fontsize=12)
     return fig
 
 
