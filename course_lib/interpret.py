@@ -333,8 +333,7 @@ def _draw_mosaic(ax, tiles: np.ndarray, *, ncols: int | None = None, diverging: 
         canvas[y0 : y0 + h, x0 : x0 + w] = tile
         if titles is not None:
             ax.text(x0 + w / 2, y0 - 0.6, titles[i], ha="center", va="bottom", fontsize=fontsize)
-    cmap = plt.get_cmap("RdBu_r" if diverging else "gray_r").copy()
-    cmap.set_bad("white")
+    cmap = plt.get_cmap("RdBu_r" if diverging else "gray_r").with_extremes(bad="white")
     ax.imshow(canvas, cmap=cmap, vmin=-1 if diverging else 0, vmax=1, interpolation="nearest")
     for i in range(n):  # thin frames around the tiles
         r, c = divmod(i, ncols)
@@ -358,8 +357,8 @@ def compare_features(features: Mapping[str, torch.Tensor], *, latents: Sequence[
                              squeeze=False)
     for r, (name, feats) in enumerate(features.items()):
         ax = axes[r, 0]
-        _draw_mosaic(ax, _as_tiles(feats[latents]), diverging=True,
-                     titles=[f"latent {j}" for j in latents] if r == 0 else None)
+        _draw_mosaic(ax, _as_tiles(feats[latents]), diverging=True,  # same title space in every row
+                     titles=[f"latent {j}" if r == 0 else "" for j in latents])
         ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=10)
     fig.suptitle(title)
     fig.subplots_adjust(left=0.08, right=0.99, top=0.9, bottom=0.02, hspace=0.08)
@@ -468,8 +467,8 @@ def latent_figure(
     ncol = math.ceil(n_top / 2)
 
     fig = plt.figure(figsize=(14, 4.0))
-    gs = fig.add_gridspec(1, 4, width_ratios=[1.7, 0.95 * ncol, 3.0, 2.6], wspace=0.3,
-                          left=0.01, right=0.99, top=0.82, bottom=0.14)
+    gs = fig.add_gridspec(1, 4, width_ratios=[2.2, 0.95 * ncol, 3.0, 2.6], wspace=0.25,
+                          left=0.02, right=0.99, top=0.84, bottom=0.14)
     ax = fig.add_subplot(gs[0])
     _draw_mosaic(ax, _as_tiles(feature[None]), diverging=True, titles=["decoder feature"], fontsize=9)
     ax.set_xlabel("red adds ink, blue removes it", fontsize=8)

@@ -9,6 +9,8 @@ import torch
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
+
 from course_lib import interpret as I  # noqa: E402
 from course_lib.models import Autoencoder  # noqa: E402
 
@@ -253,27 +255,48 @@ def _small_model_and_data():
     return model, X, y
 
 
+def _texts(fig):
+    return [t.get_text() for ax in fig.axes for t in ax.texts] + [ax.get_title() for ax in fig.axes]
+
+
 def test_latent_figure_has_all_panels():
     model, X, y = _small_model_and_data()
     Z = model.encode(X).detach()
     fig = I.latent_figure(model.features()[2], Z[:, 2], X, y, 2, n_top=6, model_name="m")
-    titles = [ax.get_title() for ax in fig.axes]
-    assert "latent 2" in fig._suptitle.get_text()
-    assert any("decoder feature" in t for t in titles)
-    assert any("selectivity" in t for t in titles)
-    assert any(t.startswith("non-zero on") for t in titles)
+    texts = _texts(fig)
+    assert fig._suptitle.get_text() == "m: latent 2"
+    assert "decoder feature" in texts
+    assert any(t.startswith("per class (selectivity") for t in texts)
+    assert any(t.startswith("non-zero on") for t in texts)
+    top = I.top_activating_examples(Z, 2, 6)
+    assert sum(t.startswith("z=") or "\nz=" in t for t in texts) == 6
+    assert f"z={Z[top[0], 2]:.2f}" in " ".join(texts)  # the largest activation is shown
 
 
 def test_lesson_figures_build():
     model, X, y = _small_model_and_data()
     Z = model.encode(X).detach()
-    assert len(I.compare_features({"a": model.features(), "b": model.features()}, n=4).axes) == 8
-    assert len(I.top_examples_figure(Z, X, y, [0, 1], features=model.features(), n=3).axes) == 8
+    fig = I.compare_features({"a": model.features(), "b": model.features()}, n=4)
+    assert len(fig.axes) == 2 and [ax.get_ylabel() for ax in fig.axes] == ["a", "b"]
+    assert [t for t in _texts(fig) if t.startswith("latent")] == ["latent 0", "latent 1", "latent 2", "latent 3"]
+    fig = I.top_examples_figure(Z, X, y, [0, 1], features=model.features(), n=3)
+    assert len(fig.axes) == 4  # per latent: its feature and a mosaic of its top inputs
+    assert fig.axes[0].get_ylabel().startswith("latent 0\nnon-zero on")
     assert I.selectivity_histogram({"a": torch.rand(10)}).axes[0].get_legend() is not None
     Xb, Fb = I.make_bars(200, size=4, p=0.25, seed=0)
     bars_model = Autoencoder(16, 8, "relu", seed=0)
     fig = I.matched_features_figure({"m": (bars_model.features(), bars_model.encode(Xb).detach())}, Fb)
-    assert len(fig.axes) == 2 * 8
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "m"
+    assert len(fig.axes[1].texts) == 8  # one |correlation| per bar
+
+
+def test_mosaic_scales_each_diverging_tile_on_its_own():
+    fig, ax = plt.subplots()
+    tiles = torch.stack([torch.full((2, 2), 4.0), torch.full((2, 2), -0.5)]).numpy()
+    I._draw_mosaic(ax, tiles, diverging=True)
+    canvas = ax.images[0].get_array()
+    values = sorted(set(float(v) for v in canvas.compressed()))
+    assert values == [-1.0, 1.0]
 
 
 def test_explorer_slider_updates_state():
