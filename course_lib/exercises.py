@@ -52,6 +52,7 @@ import nbformat
 BEGIN = re.compile(r"^(\s*)#+ BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*#+ END SOLUTION\s*$")
 DROP_MARK = "# SOLUTION CELL"
+CHECK_OUTPUT_MARK = "# NBVAL_CHECK_OUTPUT"
 HANDIN_COMMENT = "# for a graded hand-in: replace None with your answer"
 STUB = ("# YOUR CODE HERE", 'raise NotImplementedError("Replace this line with your code")')
 PATTERN = "[0-9][0-9]_*.ipynb"
@@ -135,6 +136,9 @@ def make_exercise(solution: nbformat.NotebookNode, source_name: str = "") -> nbf
             continue
         if cell.cell_type == "code":
             cell.source = strip_solutions(cell.source, f"{source_name or 'notebook'}, cell {index}")
+            # Exercises store no outputs, so a marker asking nbval to compare them means nothing.
+            cell.source = "\n".join(line for line in cell.source.split("\n")
+                                    if line.strip() != CHECK_OUTPUT_MARK)
             cell.outputs = []
             cell.execution_count = None
             cell.metadata.pop("execution", None)

@@ -31,6 +31,7 @@ class Model:
         return "model"'''
 
 QUIZ = '''\
+# NBVAL_CHECK_OUTPUT
 # BEGIN SOLUTION
 quiz.answer("01-first", 1)
 quiz.answer(
