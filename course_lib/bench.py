@@ -34,8 +34,9 @@ def step_flops(n_in: int, n_latent: int, batch: int) -> int:
     return 5 * 2 * batch * n_in * n_latent
 
 
-def matmul_seconds(n_in: int, n_latent: int, batch: int, steps: int, device: torch.device) -> float:
-    """Time of ``steps`` rounds of the five training-shaped matmuls."""
+def matmul_seconds(n_in: int, n_latent: int, batch: int, steps: int, device: torch.device,
+                   repeats: int = 3) -> float:
+    """Time of ``steps`` rounds of the five training-shaped matmuls (best of ``repeats``)."""
     g = torch.Generator().manual_seed(0)
     x = torch.rand(batch, n_in, generator=g).to(device)
     W = torch.randn(n_latent, n_in, generator=g).to(device)
@@ -46,16 +47,24 @@ def matmul_seconds(n_in: int, n_latent: int, batch: int, steps: int, device: tor
 
     for _ in range(5):
         round_()
-    _sync(device)
-    start = time.perf_counter()
-    for _ in range(steps):
-        round_()
-    _sync(device)
-    return time.perf_counter() - start
+    best = float("inf")
+    for _ in range(repeats):  # the best of a few runs: the machine's capability, not its noise
+        _sync(device)
+        start = time.perf_counter()
+        for _ in range(steps):
+            round_()
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
-def tutorial_epoch_seconds(n_latent: int, device: torch.device, batches: int = 300) -> float:
-    """Epoch time of the common DataLoader loop, measured over ``batches`` and scaled up."""
+def tutorial_epoch_seconds(n_latent: int, device: torch.device, batches: int = 300,
+                           windows: int = 3) -> float:
+    """Epoch time of the common DataLoader loop, scaled up from ``batches`` batches.
+
+    The batches are timed in ``windows`` equal windows and the fastest window counts, so that a
+    moment of noise on the machine makes the tutorial loop look faster, never slower.
+    """
     from torchvision import datasets, transforms
     from torch.utils.data import DataLoader
 
@@ -66,7 +75,8 @@ def tutorial_epoch_seconds(n_latent: int, device: torch.device, batches: int = 3
     loader = DataLoader(ds, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0))
     model = Autoencoder(784, n_latent).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    start, done = None, 0
+    per_window, warmup = batches // windows, 20
+    best, start, done = float("inf"), 0.0, 0
     for images, _ in loader:
         x = images.view(len(images), -1).to(device)
         x_hat, _ = model(x)
@@ -75,13 +85,15 @@ def tutorial_epoch_seconds(n_latent: int, device: torch.device, batches: int = 3
         loss.backward()
         opt.step()
         done += 1
-        if done == 20:  # warm-up
+        if done >= warmup and (done - warmup) % per_window == 0:
             _sync(device)
-            start = time.perf_counter()
-        if done == 20 + batches:
-            break
-    _sync(device)
-    return (time.perf_counter() - start) / batches * len(loader)
+            now = time.perf_counter()
+            if done > warmup:
+                best = min(best, now - start)
+            start = now
+            if done == warmup + windows * per_window:
+                break
+    return best / per_window * len(loader)
 
 
 def run_default(sizes=(256, 1024), epochs: int = 3) -> dict:
@@ -102,6 +114,7 @@ def run_default(sizes=(256, 1024), epochs: int = 3) -> dict:
         result[f"dataloader_epoch_s_{h}"] = round(tut, 3)
         result[f"speedup_{h}"] = round(tut / ours, 2)
         result[f"matmul_fraction_{h}"] = round(frac, 3)
+        result[f"speedup_ceiling_{h}"] = round(tut / mm, 2)  # a loop doing nothing but its matmuls
     print(f"{'latents':>8} {'train s/ep':>11} {'tutorial s/ep':>14} {'speedup':>8} {'matmul s/ep':>12} "
           f"{'GFLOP/s mm':>11} {'mm fraction':>12}")
     for h, ours, tut, sp, mm, gf, frac in rows:
