@@ -21,8 +21,12 @@ NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanit
 
 .PHONY: lab test data exercises notebooks-setup html bench test-browser clean
 
+# Serves the whole repository (notebooks/, exercises/, solutions/) and opens lesson 00.
+# Jupyter refuses to start as root unless told to (containers, some cloud machines).
 lab: data
-	$(VENV)/bin/jupyter lab notebooks/00_setup.ipynb
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" \
+	  --LabApp.default_url=/lab/tree/notebooks/00_setup.ipynb \
+	  $$([ "$$(id -u)" -eq 0 ] && echo --allow-root)
 
 # The virtual environment; reinstalled only when pyproject.toml changes.
 $(PY):
