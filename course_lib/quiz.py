@@ -63,6 +63,10 @@ def load_bank(folder: Path = QUESTIONS_DIR) -> list[dict]:
     return bank
 
 
+# Markdown emphasis (*word*): the form renders HTML, so the asterisks would show.
+EMPHASIS = re.compile(r"\*[^\s*][^*]*\*")
+
+
 def _problems(q: Any, where: str) -> list[str]:
     """What is wrong with one question (empty when it is valid)."""
     if not isinstance(q, dict):
@@ -78,6 +82,8 @@ def _problems(q: Any, where: str) -> list[str]:
     for key in ("prompt", "explanation"):
         if not isinstance(q[key], str) or not q[key].strip():
             found.append(f"{where}: {key} must be a non-empty string")
+        elif EMPHASIS.search(q[key]):
+            found.append(f"{where}: {key} uses *emphasis*, which the quiz form shows literally")
     if q["type"] == "choice":
         options = q.get("options")
         if not isinstance(options, list) or len(options) < 2 or not all(

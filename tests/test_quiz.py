@@ -43,6 +43,7 @@ def test_validate_reports_each_kind_of_problem(tmp_path):
         {"id": "05-f", "lesson": "05", "type": "essay", "prompt": "?", "answer": 0, "explanation": "x"},
         {"id": "05-g", "lesson": "05", "type": "choice"},  # missing keys
         dict(good, id="05_Bad"),  # malformed id
+        dict(good, id="05-h", explanation="sparse codes are *worse* here"),  # markdown emphasis
     ]
     (tmp_path / "05_demo.json").write_text(json.dumps(questions))
     (tmp_path / "06_broken.json").write_text("[{")
@@ -55,6 +56,7 @@ def test_validate_reports_each_kind_of_problem(tmp_path):
     assert "05_demo.json[6]: type must be 'choice' or 'fill', not 'essay'" in problems
     assert "05_demo.json[7]: missing prompt, answer, explanation" in problems
     assert "05_demo.json[8]: id '05_Bad' must look like '02-l1-effect'" in problems
+    assert "05_demo.json[9]: explanation uses *emphasis*, which the quiz form shows literally" in problems
     assert "06_broken.json: not valid JSON" in problems
 
 
