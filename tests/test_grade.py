@@ -291,22 +291,23 @@ def test_unreadable_unknown_and_crashing_notebooks_get_a_reason(graded):
 # ---------------------------------------------------------------- a real lesson of the course
 
 
-def _real_lesson():
-    """The first lesson with checks whose solution and exercise notebooks both exist."""
+def _real_lessons() -> list[Path]:
+    """Every lesson with checks whose solution and exercise notebooks both exist."""
     from course_lib.checks.core import registered
 
     import course_lib.checks  # noqa: F401  (registers the lessons' checks)
 
-    for path in sorted((REPO / "exercises").glob(exercises.PATTERN)):
-        if path.name[:2] in registered() and (REPO / "solutions" / path.name).exists():
-            return path
-    return None
+    return [path for path in sorted((REPO / "exercises").glob(exercises.PATTERN))
+            if path.name[:2] in registered() and (REPO / "solutions" / path.name).exists()]
 
 
-def test_a_real_lesson_blank_scores_zero_and_solved_scores_full(tmp_path):
-    exercise = _real_lesson()
-    if exercise is None:
-        pytest.skip("no lesson with checks has exercise and solution notebooks yet")
+def test_every_lesson_with_checks_has_its_notebooks():
+    assert [p.name[:2] for p in _real_lessons()] == ["01", "02", "03", "04", "05", "06"]
+
+
+@pytest.mark.parametrize("exercise", _real_lessons(), ids=lambda p: p.name[:2])
+def test_a_real_lesson_blank_scores_zero_and_solved_scores_full(exercise, tmp_path):
+    """What a learner does: hand in the untouched exercise, then the one with every blank filled."""
     blank = tmp_path / exercise.name
     blank.write_bytes(exercise.read_bytes())
     solution = nbformat.read(str(REPO / "solutions" / exercise.name), as_version=4)
