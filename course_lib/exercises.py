@@ -238,8 +238,14 @@ def check(solutions_dir: Path, exercises_dir: Path) -> list[str]:
         target = exercises.get(name)
         if target is None:
             problems.append(f"{_show(Path(exercises_dir) / name)} is missing")
-        elif not _same_content(nbformat.read(str(target), as_version=4), _generated(solution)):
-            problems.append(f"{_show(target)} differs from {_show(solution)}")
+        else:
+            nb, fresh = nbformat.read(str(target), as_version=4), _generated(solution)
+            if _is_edited(nb, fresh):
+                problems.append(f"{_show(target)} holds edits made after it was generated (your own "
+                                f"work?); this check compares the course's files, so run it on a clean "
+                                f"checkout, or `git stash` your work first")
+            elif not _same_content(nb, fresh):
+                problems.append(f"{_show(target)} differs from {_show(solution)}: run `make exercises`")
     for name, target in exercises.items():
         if name not in solutions:
             problems.append(f"{_show(target)} has no solution notebook {_show(Path(solutions_dir) / name)}")

@@ -181,11 +181,24 @@ def test_check_detects_drift_and_orphans(root, capsys):
     edit_solution(root, "Twice x.", "Return twice x.")
     problems = exercises.check(root / "solutions", exercises_dir)
     assert len(problems) == 1 and problems[0].endswith("01_toy.ipynb differs from "
-                                                       f"{root / 'solutions' / '01_toy.ipynb'}")
+                                                       f"{root / 'solutions' / '01_toy.ipynb'}: "
+                                                       "run `make exercises`")
     (exercises_dir / "03_gone.ipynb").write_text((exercises_dir / "01_toy.ipynb").read_text())
     assert exercises.main(["--check", "--root", str(root)]) == 1
     out = capsys.readouterr().out
     assert "01_toy.ipynb differs" in out and "03_gone.ipynb has no solution notebook" in out
+
+
+def test_check_tells_a_learner_edit_from_drift(root):
+    generate(root)
+    path = root / "exercises" / "01_toy.ipynb"
+    nb = read(path)
+    nb.cells[1].source = nb.cells[1].source.replace('raise NotImplementedError("Replace this line with your code")',
+                                                    "return 2 * x")
+    nbformat.write(nb, str(path))
+    problems = exercises.check(root / "solutions", root / "exercises")
+    assert len(problems) == 1 and "holds edits made after it was generated" in problems[0]
+    assert read(path).cells[1].source.endswith("return 2 * x")  # checking never touches the work
 
 
 def test_check_ignores_outputs(root):

@@ -206,7 +206,6 @@ def test_only_auxk_moves_the_weights_of_dead_latents(fashion):
         assert (history["extra"][-1] > 0) == use_aux
 
 
-@pytest.mark.slow
 def test_auxk_revives_dead_latents(fashion):
     """The lesson's setting: 784 -> 512, k = 32, 30k images, 5 epochs; dead measured on test."""
     X, X_test = fashion[0][:30_000], fashion[1]
