@@ -8,7 +8,9 @@ JupyterLab on 127.0.0.1 with a token, opens an exercise notebook, runs all cells
 * a check printed its feedback,
 * a quiz form rendered, and answering it in the browser (radio button, then *Check*) shows the
   verdict computed by the kernel,
-* a plot is shown (in the exercise notebook, or else in the lesson notebook 00_setup).
+* a plot is shown (in the exercise notebook, or else in the lesson notebook 00_setup),
+* filling in the first graded function (with its solution) and running it and its check turns
+  the check's feedback into a pass, and the score cell then counts it.
 
 Screenshots for a person to look at are saved in ``build/screenshots/``. Without Chromium and
 its driver the test is skipped, except under CI (``CI=true``), where it fails.
@@ -189,6 +191,60 @@ def rendered_plots(driver):
             if driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img)]
 
 
+def first_graded_function(solution: Path) -> tuple[str, str, str]:
+    """(cell id, source without markers, function name) of the first solved function."""
+    import re
+
+    for cell in nbformat.read(str(solution), as_version=4).cells:
+        match = re.search(r"^def (\w+)\(", cell.source, re.M)
+        if cell.cell_type == "code" and "# BEGIN SOLUTION" in cell.source and match:
+            source = "\n".join(line for line in cell.source.split("\n")
+                                if line.strip() not in ("# BEGIN SOLUTION", "# END SOLUTION"))
+            return cell.id, source, match.group(1)
+    raise AssertionError(f"{solution.name} has no solved function")
+
+
+_NOTEBOOK = "window.jupyterapp.shell.currentWidget.content"
+
+
+def run_cells_after_edit(driver, cell_id, source, marker: str) -> int:
+    """Replace cell ``cell_id``'s source and run it (if given), then run the first later cell
+    whose source contains ``marker``; return that cell's index."""
+    index = driver.execute_script(f"""
+        const nb = {_NOTEBOOK};
+        const cells = nb.widgets;
+        let start = 0;
+        if (arguments[0] !== null) {{
+            start = cells.findIndex(c => c.model.id === arguments[0]);
+            if (start < 0) return -1;
+            cells[start].model.sharedModel.setSource(arguments[1]);
+        }}
+        return cells.findIndex((c, i) => i >= start && c.model.sharedModel.getSource().includes(arguments[2]));
+    """, cell_id, source, marker)
+    assert index >= 0, f"no cell containing {marker!r} in the open notebook"
+    for i in ([] if cell_id is None else [driver.execute_script(
+            f"return {_NOTEBOOK}.widgets.findIndex(c => c.model.id === arguments[0])", cell_id)]) + [index]:
+        driver.execute_script(f"""
+            const nb = {_NOTEBOOK};
+            nb.activeCellIndex = arguments[0];
+            nb.deselectAll();
+            return window.jupyterapp.commands.execute('notebook:run-cell');
+        """, i)
+        wait_for(driver, lambda d: any("Idle" in e.text for e in css(d, ".jp-StatusBar-TextItem")), 120,
+                 "the kernel to be idle after running a cell")
+    return index
+
+
+def cell_node(driver, index: int):
+    return driver.execute_script(f"return {_NOTEBOOK}.widgets[arguments[0]].node", index)
+
+
+def cell_output(driver, index: int) -> str:
+    return driver.execute_script(
+        f"const n = {_NOTEBOOK}.widgets[arguments[0]].node.querySelector('.jp-OutputArea');"
+        "return n ? n.innerText : '';", index)
+
+
 # ---------------------------------------------------------------- the test
 
 
@@ -235,5 +291,20 @@ def test_exercise_notebook_runs_in_jupyterlab_with_checks_quiz_and_plots(lab, br
     size = browser.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", plots[0])
     assert size[0] > 200 and size[1] > 100, f"the plot is {size} pixels"
     show(browser, plots[0], "browser-5-plot.png")
-    print(f"browser test: {rel} (+ plot {'there' if has_plot else 'in notebooks/00_setup.ipynb'}) "
-          f"in {time.monotonic() - start:.0f} s; screenshots in {SHOTS}")
+
+    # A learner fills in the first graded function, runs it and its check, then the score cell.
+    if not has_plot:
+        open_and_run_all(browser, url, token, rel, "browser-1-exercise-top.png")
+    cell_id, source, name = first_graded_function(ROOT / "solutions" / exercise.name)
+    check_at = run_cells_after_edit(browser, cell_id, source, f"checks.check_{name}(")
+    passed = wait_for(browser, lambda d: "✅" in cell_output(d, check_at) and cell_output(d, check_at),
+                      60, f"the check of `{name}` to pass in the browser")
+    assert name in passed and "Not implemented" not in passed
+    show(browser, cell_node(browser, check_at), "browser-6-check-passed.png")
+    summary_at = run_cells_after_edit(browser, None, None, "progress.summary(")
+    score = wait_for(browser, lambda d: "checks 1/" in cell_output(d, summary_at) and cell_output(d, summary_at),
+                     60, "the score cell to count the passed check")
+    show(browser, cell_node(browser, summary_at), "browser-7-score.png")
+    print(f"browser test: {rel} (+ plot {'there' if has_plot else 'in notebooks/00_setup.ipynb'}); "
+          f"`{name}` filled in and passed; score {score.strip()!r}; {time.monotonic() - start:.0f} s; "
+          f"screenshots in {SHOTS}")

@@ -35,3 +35,12 @@ def test_every_lesson_has_its_solution_and_exercise_twins():
     exercises = {p.name for p in (ROOT / "exercises").glob("*.ipynb")}
     assert solutions == exercises, "run: make exercises"
     assert lessons == solutions, f"lessons and solutions differ: {sorted(lessons ^ solutions)}"
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.parent.name in ("solutions", "exercises")],
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_exercise_notebooks_end_with_the_score_table_alone(path):
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    last = code[-1].source.strip().splitlines()[-1]
+    assert last.startswith("progress.summary(") and last.endswith(");"), (
+        f"end with `progress.summary(...);` (the semicolon keeps the returned dict out of view), not {last!r}")
