@@ -113,6 +113,16 @@ def rand(*shape: int, seed: int, dtype: torch.dtype = torch.float32, device: Any
     return (low + (high - low) * x).to(dtype=dtype, device=device)
 
 
+def images(n: int, d: int, seed: int, **kw: Any) -> torch.Tensor:
+    """Pixel-like values in ``[0, 1)``: ``n`` flattened images of ``d`` pixels (see :func:`rand`)."""
+    return rand(n, d, seed=seed, low=0.0, high=1.0, **kw)
+
+
+def with_grad(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Fresh leaf copies of ``tensors`` that require grad (the arguments a case differentiates)."""
+    return tuple(t.detach().clone().requires_grad_(True) for t in tensors)
+
+
 def _strict() -> bool:
     return os.environ.get(STRICT_ENV, "").strip().lower() in ("1", "true", "yes")
 
@@ -288,7 +298,7 @@ def _grad_inputs(args: tuple) -> tuple[tuple, list[int]]:
     chosen = []
     for i, a in enumerate(args):
         if isinstance(a, torch.Tensor) and a.is_floating_point():
-            args[i] = a.detach().clone().requires_grad_(True)
+            (args[i],) = with_grad(a)
             chosen.append(i)
     return tuple(args), chosen
 

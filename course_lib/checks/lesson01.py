@@ -13,7 +13,7 @@ import torch
 
 from course_lib.device import get_device
 
-from .core import Case, CheckResult, Mistake, rand, register, run_check
+from .core import Case, CheckResult, Mistake, images, rand, register, run_check, with_grad
 
 __all__ = [
     "check_reconstruction_error",
@@ -49,19 +49,10 @@ def _dead_fraction(z: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------- inputs
 
 
-def _images(n: int, d: int, seed: int, **kw) -> torch.Tensor:
-    """Pixel-like values in [0, 1)."""
-    return rand(n, d, seed=seed, low=0.0, high=1.0, **kw)
-
-
 def _pair(n: int, d: int, seed: int, **kw) -> tuple[torch.Tensor, torch.Tensor]:
     """An input batch and an imperfect reconstruction of it."""
-    x = _images(n, d, seed, **kw)
+    x = images(n, d, seed, **kw)
     return x, x + 0.3 * rand(n, d, seed=seed + 100, **kw)
-
-
-def _with_grad(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    return tuple(t.detach().clone().requires_grad_(True) for t in tensors)
 
 
 def _relu_code(n: int, h: int, seed: int, active: float = 0.35, **kw) -> torch.Tensor:
@@ -129,10 +120,10 @@ def check_reconstruction_error(reconstruction_error) -> CheckResult:
         cases=[
             Case("batch of 5 images with 12 pixels", lambda: _pair(5, 12, seed=0)),
             Case("batch of 1", lambda: _pair(1, 12, seed=1)),
-            Case("perfect reconstruction (all-zero error)", lambda: (lambda x: (x, x.clone()))(_images(3, 12, 2))),
+            Case("perfect reconstruction (all-zero error)", lambda: (lambda x: (x, x.clone()))(images(3, 12, 2))),
             Case("all-zero images", lambda: (torch.zeros(4, 9), torch.zeros(4, 9))),
             Case("float64", lambda: _pair(7, 16, seed=3, dtype=torch.float64)),
-            Case("inputs that require grad", lambda: _with_grad(*_pair(6, 10, seed=4))),
+            Case("inputs that require grad", lambda: with_grad(*_pair(6, 10, seed=4))),
             Case(f"tensors on {device}", lambda: _pair(8, 784, seed=5, device=device)),
         ],
         mistakes=RECONSTRUCTION_MISTAKES,
@@ -176,7 +167,7 @@ FVU_MISTAKES = [
 
 
 def _mean_image_prediction() -> tuple[torch.Tensor, torch.Tensor]:
-    x = _images(6, 10, seed=12)
+    x = images(6, 10, seed=12)
     return x, x.mean(0, keepdim=True).expand_as(x).clone()
 
 
@@ -190,11 +181,11 @@ def check_fraction_variance_unexplained(fraction_variance_unexplained) -> CheckR
         learner_fn=fraction_variance_unexplained, reference=_fraction_variance_unexplained,
         cases=[
             Case("batch of 6 images with 10 pixels", lambda: _pair(6, 10, seed=10)),
-            Case("perfect reconstruction (FVU 0)", lambda: (lambda x: (x, x.clone()))(_images(5, 10, 11))),
+            Case("perfect reconstruction (FVU 0)", lambda: (lambda x: (x, x.clone()))(images(5, 10, 11))),
             Case("predicting the mean image (FVU 1)", _mean_image_prediction),
             Case("batch of 2", lambda: _pair(2, 10, seed=13)),
             Case("float64", lambda: _pair(9, 7, seed=14, dtype=torch.float64)),
-            Case("inputs that require grad", lambda: _with_grad(*_pair(6, 10, seed=15))),
+            Case("inputs that require grad", lambda: with_grad(*_pair(6, 10, seed=15))),
             Case(f"tensors on {device}", lambda: _pair(16, 784, seed=16, device=device)),
         ],
         mistakes=FVU_MISTAKES,
@@ -242,7 +233,7 @@ def check_l0(l0) -> CheckResult:
             Case("tiny non-zero values", lambda: (_tiny_code(),)),
             Case("all-zero code", lambda: (torch.zeros(4, 7),)),
             Case("float64", lambda: (_relu_code(5, 9, seed=23, dtype=torch.float64),)),
-            Case("code that requires grad", lambda: _with_grad(_relu_code(6, 8, seed=24))),
+            Case("code that requires grad", lambda: with_grad(_relu_code(6, 8, seed=24))),
             Case(f"code on {device}", lambda: (_relu_code(64, 1024, seed=25, device=device),)),
         ],
         mistakes=L0_MISTAKES,
@@ -296,7 +287,7 @@ def check_dead_fraction(dead_fraction) -> CheckResult:
             Case("batch of 1", lambda: (_relu_code(1, 12, seed=32),)),
             Case("all-zero code", lambda: (torch.zeros(3, 8),)),
             Case("float64", lambda: (_code_with_dead(33, dtype=torch.float64),)),
-            Case("code that requires grad", lambda: _with_grad(_code_with_dead(34))),
+            Case("code that requires grad", lambda: with_grad(_code_with_dead(34))),
             Case(f"code on {device}", lambda: (_code_with_dead(35, device=device),)),
         ],
         mistakes=DEAD_MISTAKES,

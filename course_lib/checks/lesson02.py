@@ -19,7 +19,7 @@ import torch
 from course_lib import sparsity
 from course_lib.device import get_device
 
-from .core import Case, CheckResult, Mistake, rand, register, run_check
+from .core import Case, CheckResult, Mistake, images, rand, register, run_check, with_grad
 
 __all__ = [
     "check_l1_penalty",
@@ -75,14 +75,6 @@ def _signed_code(n: int, h: int, seed: int, **kw) -> torch.Tensor:
     return rand(n, h, seed=seed, low=-2.0, high=1.0, **kw)
 
 
-def _images(n: int, d: int, seed: int, **kw) -> torch.Tensor:
-    return rand(n, d, seed=seed, low=0.0, high=1.0, **kw)
-
-
-def _with_grad(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    return tuple(t.detach().clone().requires_grad_(True) for t in tensors)
-
-
 # ---------------------------------------------------------------- l1_penalty
 
 
@@ -121,7 +113,7 @@ def _code_cases(device: torch.device) -> list[Case]:
         Case("batch of 1, lam=2.0", lambda: (_relu_code(1, 9, seed=2), 2.0)),
         Case("all-zero code, lam=0.1", lambda: (torch.zeros(3, 8), 0.1)),
         Case("float64, lam=0.01", lambda: (_relu_code(6, 5, seed=3, dtype=torch.float64), 0.01)),
-        Case("code that requires grad, lam=0.2", lambda: (*_with_grad(_signed_code(4, 10, seed=4)), 0.2)),
+        Case("code that requires grad, lam=0.2", lambda: (*with_grad(_signed_code(4, 10, seed=4)), 0.2)),
         Case(f"code on {device}, lam=1e-3", lambda: (_relu_code(256, 1024, seed=5, device=device), 1e-3)),
     ]
 
@@ -176,7 +168,7 @@ SPARSE_LOSS_MISTAKES = [
 
 
 def _loss_args(n: int, d: int, h: int, seed: int, lam: float, signed: bool = False, **kw) -> tuple:
-    x = _images(n, d, seed, **kw)
+    x = images(n, d, seed, **kw)
     x_hat = x + 0.3 * rand(n, d, seed=seed + 100, **kw)
     z = (_signed_code if signed else _relu_code)(n, h, seed + 200, **kw)
     return x, x_hat, z, lam
@@ -187,7 +179,7 @@ def check_sparse_loss(sparse_loss) -> CheckResult:
     device = get_device()
 
     def zeros() -> tuple:
-        x = _images(3, 10, seed=14)
+        x = images(3, 10, seed=14)
         return x, x.clone(), torch.zeros(3, 6), 0.5
 
     return run_check(
@@ -201,7 +193,7 @@ def check_sparse_loss(sparse_loss) -> CheckResult:
             Case("perfect reconstruction and all-zero code", zeros),
             Case("float64, lam=0.05", lambda: _loss_args(6, 9, 5, 15, 0.05, dtype=torch.float64)),
             Case("inputs that require grad, lam=0.2",
-                 lambda: (*_with_grad(*_loss_args(4, 12, 8, 16, 0.2, signed=True)[:3]), 0.2)),
+                 lambda: (*with_grad(*_loss_args(4, 12, 8, 16, 0.2, signed=True)[:3]), 0.2)),
             Case(f"tensors on {device}, lam=1e-3", lambda: _loss_args(64, 784, 1024, 17, 1e-3, device=device)),
         ],
         mistakes=SPARSE_LOSS_MISTAKES,
@@ -302,7 +294,7 @@ def check_decoder_weighted_l1(decoder_weighted_l1) -> CheckResult:
             Case("all-zero code, lam=0.1", lambda: (torch.zeros(3, 5), rand(9, 5, seed=25), 0.1)),
             Case("float64, lam=0.05", lambda: _weighted_args(5, 8, 6, 26, 0.05, dtype=torch.float64)),
             Case("code and decoder that require grad, lam=0.2",
-                 lambda: (*_with_grad(*_weighted_args(4, 10, 6, 27, 0.2, signed=True)[:2]), 0.2)),
+                 lambda: (*with_grad(*_weighted_args(4, 10, 6, 27, 0.2, signed=True)[:2]), 0.2)),
             Case(f"tensors on {device}, lam=1e-3",
                  lambda: _weighted_args(64, 784, 1024, 28, 1e-3, device=device)),
         ],
@@ -359,7 +351,7 @@ def check_renormalize_columns(renormalize_columns) -> CheckResult:
             Case("columns that already have unit norm", lambda: (_renormalize_columns(rand(6, 3, seed=33)),)),
             Case("one latent (a single column)", lambda: (rand(9, 1, seed=34),)),
             Case("float64", lambda: (rand(10, 6, seed=35, dtype=torch.float64) * 5,)),
-            Case("matrix that requires grad", lambda: _with_grad(rand(8, 5, seed=36))),
+            Case("matrix that requires grad", lambda: with_grad(rand(8, 5, seed=36))),
             Case(f"784 x 1024 decoder on {device}", lambda: (rand(784, 1024, seed=37, device=device) * 0.1,)),
         ],
         mistakes=RENORMALIZE_MISTAKES,

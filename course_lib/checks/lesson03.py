@@ -16,7 +16,7 @@ import torch
 from course_lib import metrics, sparsity
 from course_lib.device import get_device
 
-from .core import Case, CheckResult, Mistake, rand, register, run_check
+from .core import Case, CheckResult, Mistake, rand, register, run_check, with_grad
 
 __all__ = [
     "check_mean_activation",
@@ -35,10 +35,6 @@ def _code(*shape: int, seed: int, dtype: torch.dtype = torch.float32, device="cp
           low: float = 0.01, high: float = 0.99) -> torch.Tensor:
     """A sigmoid-like code: values strictly inside (0, 1)."""
     return rand(*shape, seed=seed, dtype=dtype, device=device, low=low, high=high)
-
-
-def _grad(t: torch.Tensor) -> torch.Tensor:
-    return t.requires_grad_(True)
 
 
 # Formulas the mistakes are built from (rho: float, q: tensor of rates).
@@ -100,7 +96,7 @@ def check_mean_activation(mean_activation) -> CheckResult:
             Case("values of both signs", lambda: (rand(8, 3, seed=34),)),
             Case("all-zero code", lambda: (torch.zeros(4, 6),)),
             Case("float64", lambda: (_code(9, 5, seed=35, dtype=torch.float64),)),
-            Case("requires grad", lambda: (_grad(_code(10, 4, seed=36)),)),
+            Case("requires grad", lambda: with_grad(_code(10, 4, seed=36))),
             Case(f"on {dev}", lambda: (_code(12, 8, seed=37, device=dev),)),
         ],
         mistakes=_MEAN_MISTAKES,
@@ -150,7 +146,7 @@ def check_kl_divergence(kl_divergence) -> CheckResult:
             Case("one unit", lambda: (0.2, torch.tensor([0.7]))),
             Case("rho_hat near 0 and 1", lambda: (0.05, torch.tensor([1e-4, 1e-3, 0.5, 0.999, 0.9999]))),
             Case("float64", lambda: (0.05, _code(6, seed=42, dtype=torch.float64))),
-            Case("requires grad", lambda: (0.05, _grad(_code(6, seed=43)))),
+            Case("requires grad", lambda: (0.05, *with_grad(_code(6, seed=43)))),
             Case(f"on {dev}", lambda: (0.1, _code(7, seed=44, device=dev))),
         ],
         mistakes=_KL_MISTAKES,
@@ -250,7 +246,7 @@ def check_kl_sparsity_penalty(kl_sparsity_penalty) -> CheckResult:
             Case("all-zero code (every unit dead)", lambda: _saturated_zero() + (0.05, 1.0)),
             Case("a unit saturated at 1.0", lambda: _saturated_one() + (0.05, 1.0)),
             Case("float64", lambda: (_code(10, 4, seed=54, dtype=torch.float64), 0.05, 1.5)),
-            Case("requires grad", lambda: (_grad(_code(12, 5, seed=55)), 0.05, 0.7)),
+            Case("requires grad", lambda: (*with_grad(_code(12, 5, seed=55)), 0.05, 0.7)),
             Case(f"on {dev}", lambda: (_code(12, 5, seed=56, device=dev), 0.1, 1.0)),
         ],
         mistakes=_PENALTY_MISTAKES,
@@ -319,7 +315,7 @@ def check_lifetime_and_population_sparsity(lifetime_and_population_sparsity) -> 
             Case("one input", lambda: (_code(1, 8, seed=64, low=0.0, high=1.0), 0.5)),
             Case("all-zero code", lambda: (torch.zeros(4, 5), 0.5)),
             Case("float64", lambda: (_code(6, 3, seed=65, dtype=torch.float64, low=0.0, high=1.0), 0.5)),
-            Case("requires grad", lambda: (_grad(_code(5, 4, seed=66, low=0.0, high=1.0)), 0.5)),
+            Case("requires grad", lambda: (*with_grad(_code(5, 4, seed=66, low=0.0, high=1.0)), 0.5)),
             Case(f"on {dev}", lambda: (_code(8, 6, seed=67, low=0.0, high=1.0, device=dev), 0.5)),
         ],
         mistakes=_SPARSITY_MISTAKES,

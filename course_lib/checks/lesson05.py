@@ -23,7 +23,7 @@ import torch
 from course_lib import natural, sparsity, topk
 from course_lib.device import get_device
 
-from .core import Case, CheckResult, Mistake, rand, register, run_check
+from .core import Case, CheckResult, Mistake, rand, register, run_check, with_grad
 
 __all__ = [
     "check_topk_activation",
@@ -35,10 +35,6 @@ __all__ = [
 LESSON = "05"
 for _name in ("topk_activation", "dead_latents", "auxk_loss", "energy_in_best_window"):
     register(LESSON, _name)
-
-
-def _with_grad(*tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    return tuple(t.detach().clone().requires_grad_(True) for t in tensors)
 
 
 # ---------------------------------------------------------------- topk_activation
@@ -145,7 +141,7 @@ def _topk_cases(device: torch.device) -> list[Case]:
         Case("k = n_latent keeps everything", lambda: (rand(3, 6, seed=503), 6)),
         Case("all-zero code, k=2", lambda: (torch.zeros(3, 5), 2)),
         Case("float64, batch of 6, k=2", lambda: (rand(6, 9, seed=504, dtype=torch.float64), 2)),
-        Case("code that requires grad, k=4", lambda: _with_grad(rand(5, 12, seed=505)) + (4,)),
+        Case("code that requires grad, k=4", lambda: with_grad(rand(5, 12, seed=505)) + (4,)),
         Case(f"256 x 1024 code on {device}, k=32", lambda: (rand(256, 1024, seed=506, device=device), 32)),
         Case(f"k = 0 ({_BAD_K_NOTE})", lambda: (rand(2, 5, seed=507), 0)),
         Case(f"k = 6 with only 5 latents ({_BAD_K_NOTE})", lambda: (rand(2, 5, seed=508), 6)),
@@ -333,7 +329,7 @@ def _aux_args(b, d, h, n_dead, k_aux, seed, *, low=-1.0, high=1.0, grad=False, *
     W = rand(d, h, seed=seed + 3, **kw)
     W = W / W.norm(dim=0, keepdim=True)
     if grad:
-        pre_act, W = _with_grad(pre_act, W)
+        pre_act, W = with_grad(pre_act, W)
     return residual, pre_act, dead, W, k_aux
 
 
@@ -426,7 +422,7 @@ def check_energy_in_best_window(energy_in_best_window) -> CheckResult:
         Case("window as large as the filter: fraction 1", lambda: (rand(2, 5, 5, seed=563), 5)),
         Case("an all-zero filter scores 0", with_zero_filter),
         Case("float64, window 2", lambda: (rand(3, 6, 6, seed=565, dtype=torch.float64), 2)),
-        Case("filters that require grad, window 3", lambda: _with_grad(rand(4, 7, 7, seed=566)) + (3,)),
+        Case("filters that require grad, window 3", lambda: with_grad(rand(4, 7, 7, seed=566)) + (3,)),
         Case(f"256 12 x 12 filters on {device}, window 6",
              lambda: (rand(256, 12, 12, seed=567, device=device), 6)),
     ]

@@ -26,7 +26,7 @@ from torch import nn
 from course_lib import capstone
 from course_lib.device import get_device
 
-from .core import Case, CheckResult, Mistake, rand, register, run_check
+from .core import Case, CheckResult, Mistake, images, rand, register, run_check, with_grad
 
 __all__ = [
     "check_record_activations",
@@ -76,14 +76,6 @@ def _report_hooks(fn: Any, *, graph: bool = False) -> Any:
 def _model(n_in: int, n_hidden: int, n_classes: int, seed: int, *, dtype=torch.float32,
            device: Any = "cpu") -> capstone.MLPClassifier:
     return capstone.MLPClassifier(n_in, n_hidden, n_classes, seed=seed).to(device=device, dtype=dtype)
-
-
-def _images(n: int, d: int, seed: int, **kw) -> torch.Tensor:
-    return rand(n, d, seed=seed, low=0.0, high=1.0, **kw)
-
-
-def _with_grad(t: torch.Tensor) -> torch.Tensor:
-    return t.detach().clone().requires_grad_(True)
 
 
 # ---------------------------------------------------------------- record_activations
@@ -196,19 +188,19 @@ def check_record_activations(record_activations) -> CheckResult:
     """Grade ``record_activations(model, X, layer, batch_size=4096) -> (N, H)``."""
     device = get_device()
     cases = [
-        Case("10 images, layer 'relu', one batch", lambda: (_model(12, 6, 3, seed=0), _images(10, 12, seed=0), "relu")),
+        Case("10 images, layer 'relu', one batch", lambda: (_model(12, 6, 3, seed=0), images(10, 12, seed=0), "relu")),
         Case("12 images in batches of 4, layer 'fc1'",
-             lambda: (_model(12, 5, 3, seed=2), _images(12, 12, seed=2), "fc1"), {"batch_size": 4}),
+             lambda: (_model(12, 5, 3, seed=2), images(12, 12, seed=2), "fc1"), {"batch_size": 4}),
         Case("10 images in batches of 4 (the last batch is smaller)",
-             lambda: (_model(12, 6, 3, seed=1), _images(10, 12, seed=1), "relu"), {"batch_size": 4}),
-        Case("one image, layer 'fc2'", lambda: (_model(12, 6, 4, seed=3), _images(1, 12, seed=3), "fc2")),
+             lambda: (_model(12, 6, 3, seed=1), images(10, 12, seed=1), "relu"), {"batch_size": 4}),
+        Case("one image, layer 'fc2'", lambda: (_model(12, 6, 4, seed=3), images(1, 12, seed=3), "fc2")),
         Case("all-zero images", lambda: (_model(12, 6, 3, seed=4), torch.zeros(5, 12), "relu")),
         Case("float64 model and images", lambda: (
-            _model(12, 6, 3, seed=5, dtype=torch.float64), _images(7, 12, seed=5, dtype=torch.float64), "relu"),
+            _model(12, 6, 3, seed=5, dtype=torch.float64), images(7, 12, seed=5, dtype=torch.float64), "relu"),
              {"batch_size": 3}),
-        Case("images that require grad", lambda: (_model(12, 6, 3, seed=6), _with_grad(_images(6, 12, seed=6)), "relu")),
+        Case("images that require grad", lambda: (_model(12, 6, 3, seed=6), *with_grad(images(6, 12, seed=6)), "relu")),
         Case(f"model and images on {device}", lambda: (
-            _model(784, 256, 10, seed=7, device=device), _images(300, 784, seed=7, device=device), "relu"),
+            _model(784, 256, 10, seed=7, device=device), images(300, 784, seed=7, device=device), "relu"),
              {"batch_size": 128}),
     ]
     return run_check(
@@ -341,7 +333,7 @@ def check_class_profile(class_profile) -> CheckResult:
         Case("all-zero activations", lambda: (torch.zeros(8, 5), _labels([0, 1, 2, 0, 1, 2, 0, 1]), 3)),
         Case("float64", lambda: (_relu_acts(25, 6, seed=5, dtype=torch.float64), _unbalanced(25, 5, seed=5), 5)),
         Case("activations that require grad",
-             lambda: (_with_grad(_relu_acts(20, 4, seed=6) + 0.1), _unbalanced(20, 3, seed=6), 3)),
+             lambda: (*with_grad(_relu_acts(20, 4, seed=6) + 0.1), _unbalanced(20, 3, seed=6), 3)),
         Case(f"2000 x 256 activations on {device}, 10 classes", lambda: (
             _relu_acts(2000, 256, seed=7, device=device), _unbalanced(2000, 10, seed=7, device=device), 10)),
     ]
@@ -438,23 +430,23 @@ def check_splice_logits(splice_logits) -> CheckResult:
     device = get_device()
     cases = [
         Case("10 images, 'relu' output minus 0.5",
-             lambda: (_model(12, 6, 3, seed=10), _images(10, 12, seed=10), "relu", lambda h: h - 0.5)),
+             lambda: (_model(12, 6, 3, seed=10), images(10, 12, seed=10), "relu", lambda h: h - 0.5)),
         Case("layer 'fc1' output plus 0.5, in batches of 4",
-             lambda: (_model(12, 6, 3, seed=11), _images(10, 12, seed=11), "fc1", lambda h: h + 0.5),
+             lambda: (_model(12, 6, 3, seed=11), images(10, 12, seed=11), "fc1", lambda h: h + 0.5),
              {"batch_size": 4}),
         Case("only hidden units 0 and 3 kept, in batches of 3",
-             lambda: (_model(12, 6, 4, seed=12), _images(8, 12, seed=12), "relu", _keep_units([0, 3])),
+             lambda: (_model(12, 6, 4, seed=12), images(8, 12, seed=12), "relu", _keep_units([0, 3])),
              {"batch_size": 3}),
         Case("one image, 'relu' output squared",
-             lambda: (_model(12, 6, 3, seed=13), _images(1, 12, seed=13), "relu", lambda h: h * h)),
+             lambda: (_model(12, 6, 3, seed=13), images(1, 12, seed=13), "relu", lambda h: h * h)),
         Case("all-zero images, 'relu' output plus 1",
              lambda: (_model(12, 6, 3, seed=14), torch.zeros(4, 12), "relu", lambda h: h + 1)),
         Case("float64", lambda: (_model(12, 6, 3, seed=15, dtype=torch.float64),
-                                 _images(6, 12, seed=15, dtype=torch.float64), "relu", lambda h: h.flip(1))),
+                                 images(6, 12, seed=15, dtype=torch.float64), "relu", lambda h: h.flip(1))),
         Case("images that require grad", lambda: (
-            _model(12, 6, 3, seed=16), _with_grad(_images(5, 12, seed=16)), "relu", lambda h: 0.5 * h)),
+            _model(12, 6, 3, seed=16), *with_grad(images(5, 12, seed=16)), "relu", lambda h: 0.5 * h)),
         Case(f"model and images on {device}", lambda: (
-            _model(784, 256, 10, seed=17, device=device), _images(300, 784, seed=17, device=device), "relu",
+            _model(784, 256, 10, seed=17, device=device), images(300, 784, seed=17, device=device), "relu",
             lambda h: torch.relu(h - h.mean(1, keepdim=True))), {"batch_size": 128}),
     ]
     return run_check(
@@ -546,7 +538,7 @@ def check_set_feature(set_feature) -> CheckResult:
         Case("one row", lambda: (_sparse_code(1, 8, seed=24), 5, 1.25)),
         Case("all-zero code, latent 0 set to 2.0", lambda: (torch.zeros(3, 4), 0, 2.0)),
         Case("float64", lambda: (_sparse_code(4, 6, seed=25, dtype=torch.float64), 3, 0.75)),
-        Case("code that requires grad", lambda: (_with_grad(_signed_code(4, 6, seed=26)), 2, 1.5)),
+        Case("code that requires grad", lambda: (*with_grad(_signed_code(4, 6, seed=26)), 2, 1.5)),
         Case(f"1000 x 1024 code on {device}", lambda: (_sparse_code(1000, 1024, seed=27, device=device), 700, 4.0)),
     ]
     return run_check(
@@ -657,7 +649,7 @@ def check_prediction_shift(prediction_shift) -> CheckResult:
              lambda: (torch.zeros(5, 3), torch.zeros(5, 3), 0)),
         Case("all-zero logits after, c=0", zeros_after),
         Case("float64, c=4", lambda: (*_logit_pair(50, 6, seed=35, dtype=torch.float64), 4)),
-        Case("logits that require grad, c=0", lambda: (*map(_with_grad, _logit_pair(30, 4, seed=36)), 0)),
+        Case("logits that require grad, c=0", lambda: (*with_grad(*_logit_pair(30, 4, seed=36)), 0)),
         Case(f"10000 images on {device}, c=9", lambda: (*_logit_pair(10000, 10, seed=37, device=device), 9)),
     ]
     return run_check(
