@@ -1,9 +1,13 @@
 """The grading harness, exercised on a toy exercise: ``double(x) = 2 * x``."""
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import pytest
 import torch
 
+import course_lib.checks
 from course_lib import progress
 from course_lib.checks import Case, CheckResult, Mistake, register, run_check
 from course_lib.checks import core
@@ -57,6 +61,35 @@ def test_stub_is_not_implemented():
     result = check_double(double)
     assert result.status == "not_implemented"
     assert "fill in `double`" in result.message
+
+
+def _course_checks() -> list[tuple[str, str, object]]:
+    """(lesson, exercise, check) for every check exported by a ``course_lib.checks.lessonNN``."""
+    found = []
+    for info in pkgutil.iter_modules(course_lib.checks.__path__):
+        if info.name.startswith("lesson"):
+            module = importlib.import_module(f"course_lib.checks.{info.name}")
+            found += [(module.LESSON, name.removeprefix("check_"), getattr(module, name))
+                      for name in module.__all__]
+    return found
+
+
+def test_every_lesson_has_at_least_four_checks():
+    lessons = [lesson for lesson, _, _ in _course_checks()]
+    assert sorted(set(lessons)) == ["01", "02", "03", "04", "05", "06"]
+    assert all(lessons.count(lesson) >= 4 for lesson in lessons)
+
+
+@pytest.mark.parametrize("lesson,exercise,check", _course_checks(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_course_check_reports_a_stub_as_not_implemented(lesson, exercise, check, capsys):
+    def stub(*args, **kwargs):
+        # YOUR CODE HERE
+        raise NotImplementedError("Replace this line with your code")
+
+    for learner_fn in (stub, None):  # the exercise's stub, and a name that is not a function
+        result = check(learner_fn)
+        assert result.status == "not_implemented" and not result
+        assert f"fill in `{exercise}`" in capsys.readouterr().out
 
 
 def test_not_implemented_on_a_later_case_is_a_failure():

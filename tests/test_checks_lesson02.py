@@ -254,18 +254,6 @@ def test_wrong_implementations_are_diagnosed(name, fn, message, extra):
 # ---------------------------------------------------------------- stubs, strict mode, progress
 
 
-def _stub(*args):
-    raise NotImplementedError("Replace this line with your code")
-
-
-@pytest.mark.parametrize("name", list(CHECKS))
-def test_a_stub_is_not_implemented(name, capsys):
-    check, _ = CHECKS[name]
-    result = check(_stub)
-    assert result.status == "not_implemented"
-    assert f"fill in `{name}`" in capsys.readouterr().out
-
-
 def test_strict_mode_raises_on_a_wrong_answer(monkeypatch):
     monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
     with pytest.raises(AssertionError, match="l1_penalty"):
