@@ -237,7 +237,7 @@ def check(solutions_dir: Path, exercises_dir: Path) -> list[str]:
     for name, solution in solutions.items():
         target = exercises.get(name)
         if target is None:
-            problems.append(f"{_show(Path(exercises_dir) / name)} is missing")
+            problems.append(f"{_show(Path(exercises_dir) / name)} is missing: run `make exercises`")
         else:
             nb, fresh = nbformat.read(str(target), as_version=4), _generated(solution)
             if _is_edited(nb, fresh):
@@ -248,7 +248,8 @@ def check(solutions_dir: Path, exercises_dir: Path) -> list[str]:
                 problems.append(f"{_show(target)} differs from {_show(solution)}: run `make exercises`")
     for name, target in exercises.items():
         if name not in solutions:
-            problems.append(f"{_show(target)} has no solution notebook {_show(Path(solutions_dir) / name)}")
+            problems.append(f"{_show(target)} has no solution notebook {_show(Path(solutions_dir) / name)}: "
+                            f"remove it, or add the solution")
     return problems
 
 
@@ -273,7 +274,6 @@ def main(argv: list[str] | None = None) -> int:
         if problems:
             print("Exercise notebooks out of sync with their solutions:")
             print("\n".join(f"  {p}" for p in problems))
-            print("Run `make exercises` to regenerate them.")
             return 1
         print(f"{_show(exercises_dir)}/ is in sync with {_show(solutions_dir)}/.")
         return 0

@@ -174,7 +174,8 @@ def test_names_select_notebooks(root):
 
 def test_check_detects_drift_and_orphans(root, capsys):
     exercises_dir = root / "exercises"
-    assert exercises.check(root / "solutions", exercises_dir) == [f"{exercises_dir / '01_toy.ipynb'} is missing"]
+    assert exercises.check(root / "solutions", exercises_dir) == [f"{exercises_dir / '01_toy.ipynb'} is missing: "
+                                                                         "run `make exercises`"]
     generate(root)
     assert exercises.check(root / "solutions", exercises_dir) == []
     assert exercises.main(["--check", "--root", str(root)]) == 0
@@ -187,6 +188,7 @@ def test_check_detects_drift_and_orphans(root, capsys):
     assert exercises.main(["--check", "--root", str(root)]) == 1
     out = capsys.readouterr().out
     assert "01_toy.ipynb differs" in out and "03_gone.ipynb has no solution notebook" in out
+    assert out.count("run `make exercises`") == 1  # the drifted notebook; the orphan has its own remedy
 
 
 def test_check_tells_a_learner_edit_from_drift(root):
