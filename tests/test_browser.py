@@ -210,20 +210,19 @@ _NOTEBOOK = "window.jupyterapp.shell.currentWidget.content"
 def run_cells_after_edit(driver, cell_id, source, marker: str) -> int:
     """Replace cell ``cell_id``'s source and run it (if given), then run the first later cell
     whose source contains ``marker``; return that cell's index."""
-    index = driver.execute_script(f"""
-        const nb = {_NOTEBOOK};
-        const cells = nb.widgets;
+    edited, index = driver.execute_script(f"""
+        const cells = {_NOTEBOOK}.widgets;
         let start = 0;
         if (arguments[0] !== null) {{
             start = cells.findIndex(c => c.model.id === arguments[0]);
-            if (start < 0) return -1;
+            if (start < 0) return [-1, -1];
             cells[start].model.sharedModel.setSource(arguments[1]);
         }}
-        return cells.findIndex((c, i) => i >= start && c.model.sharedModel.getSource().includes(arguments[2]));
+        return [start, cells.findIndex((c, i) => i >= start && c.model.sharedModel.getSource().includes(arguments[2]))];
     """, cell_id, source, marker)
+    assert edited >= 0, f"no cell with id {cell_id!r} in the open notebook"
     assert index >= 0, f"no cell containing {marker!r} in the open notebook"
-    for i in ([] if cell_id is None else [driver.execute_script(
-            f"return {_NOTEBOOK}.widgets.findIndex(c => c.model.id === arguments[0])", cell_id)]) + [index]:
+    for i in ([edited] if cell_id is not None else []) + [index]:
         driver.execute_script(f"""
             const nb = {_NOTEBOOK};
             nb.activeCellIndex = arguments[0];
