@@ -16,11 +16,6 @@ from course_lib.checks.lesson03 import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _progress_file(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "progress.json"))
-
-
 def _fails_with(result, text):
     assert result.status == "fail", f"expected a failure, got {result.status}: {result.message}"
     assert text in result.message + " " + result.hint, f"{text!r} not in: {result.message} / {result.hint}"

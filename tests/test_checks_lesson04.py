@@ -8,11 +8,6 @@ from course_lib import interpret
 from course_lib.checks import lesson04 as L
 
 
-@pytest.fixture(autouse=True)
-def _progress_file(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "progress.json"))
-
-
 def _unwrap_bars(mistake):
     """The plain make_bars-like function inside a probed catalogue entry."""
     return mistake.fn.__closure__[0].cell_contents

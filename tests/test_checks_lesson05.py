@@ -11,11 +11,6 @@ from course_lib.checks import (check_auxk_loss, check_dead_latents, check_energy
                                check_topk_activation)
 
 
-@pytest.fixture(autouse=True)
-def _progress_file(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "progress.json"))
-
-
 # ---------------------------------------------------------------- topk_activation
 
 

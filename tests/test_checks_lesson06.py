@@ -20,11 +20,6 @@ from course_lib.checks.lesson06 import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _private_progress(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "progress.json"))
-
-
 def _unwrap(fn):
     """The learner-style function inside a ``_report_hooks`` wrapper (or ``fn`` itself)."""
     for cell in getattr(fn, "__closure__", None) or ():
