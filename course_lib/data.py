@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import config
 from .device import get_device
 
 CLASS_NAMES = (
@@ -36,7 +37,7 @@ FILES = {
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
 SIZES = {"train": 60000, "test": 10000}
-DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+DEBIAN_DIR = Path(config.DEFAULT_DEBIAN_DATA_DIR)
 _IDX_DTYPES = {0x08: np.uint8}
 
 
@@ -46,8 +47,8 @@ class DataError(RuntimeError):
 
 def cache_dir() -> Path:
     """Folder of the local cache: ``COURSE_DATA_DIR``, else ``data/`` in the repository checkout."""
-    if os.environ.get("COURSE_DATA_DIR"):
-        return Path(os.environ["COURSE_DATA_DIR"]).expanduser()
+    if config.data_dir() is not None:
+        return config.data_dir()
     repo = Path(__file__).resolve().parents[1]
     if (repo / "pyproject.toml").exists():
         return repo / "data"
@@ -55,7 +56,7 @@ def cache_dir() -> Path:
 
 
 def debian_dir() -> Path:
-    return Path(os.environ.get("COURSE_DEBIAN_DATA_DIR", DEBIAN_DIR))
+    return config.debian_data_dir()
 
 
 def _raw_dir() -> Path:
@@ -63,7 +64,7 @@ def _raw_dir() -> Path:
 
 
 def _offline() -> bool:
-    return os.environ.get("COURSE_OFFLINE", "").strip().lower() in ("1", "true", "yes")
+    return config.offline()
 
 
 def find_source() -> tuple[str, Path] | None:

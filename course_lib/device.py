@@ -1,11 +1,11 @@
 """Pick the device every model and dataset lives on: CUDA, then Apple MPS, then CPU."""
 from __future__ import annotations
 
-import os
-
 import torch
 
-ENV_VAR = "COURSE_DEVICE"
+from . import config
+
+ENV_VAR = config.DEVICE
 
 
 def _mps_available() -> bool:
@@ -19,7 +19,7 @@ def get_device() -> torch.device:
     asking for a device this machine does not have raises a ``RuntimeError`` that says what is
     available.
     """
-    wanted = os.environ.get(ENV_VAR, "").strip()
+    wanted = config.device()
     if not wanted:
         if torch.cuda.is_available():
             return torch.device("cuda")

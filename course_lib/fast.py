@@ -5,17 +5,18 @@ points. Learners never need it; notebooks call :func:`pick` wherever a size is c
 """
 from __future__ import annotations
 
-import os
 from typing import TypeVar
+
+from . import config
 
 T = TypeVar("T")
 
-ENV_VAR = "COURSE_FAST"
+ENV_VAR = config.FAST
 
 
 def is_fast() -> bool:
-    """True when ``COURSE_FAST`` is set to ``1``, ``true`` or ``yes``."""
-    return os.environ.get(ENV_VAR, "").strip().lower() in ("1", "true", "yes")
+    """True when ``COURSE_FAST`` is on (``1``, ``true``, ``yes``); see :mod:`course_lib.config`."""
+    return config.fast()
 
 
 def pick(full: T, fast: T) -> T:

@@ -45,6 +45,19 @@ def population_sparsity(Z: torch.Tensor, threshold: float = 0.0) -> torch.Tensor
     return _active(Z, threshold).float().mean(1)
 
 
+def reconstruction_error(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+    """Squared error summed over features, averaged over the batch: (B, D), (B, D) -> () tensor.
+
+    The training loss of every autoencoder in the course; it backpropagates.
+    """
+    return (x_hat - x).pow(2).sum(-1).mean()
+
+
+def lifetime_and_population_sparsity(Z: torch.Tensor, threshold: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(lifetime_sparsity(Z), population_sparsity(Z))``: per unit (H,) and per sample (N,)."""
+    return lifetime_sparsity(Z, threshold), population_sparsity(Z, threshold)
+
+
 def mse(x: torch.Tensor, x_hat: torch.Tensor) -> float:
     """Mean squared error over all elements."""
     return (x_hat - x).pow(2).mean().item()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .sparsity import topk_activation
+from .sparsity import renormalize_columns, topk_activation
 
 ACTIVATIONS = ("relu", "sigmoid", "topk", "none")
 
@@ -89,8 +89,7 @@ class Autoencoder(nn.Module):
     @torch.no_grad()
     def normalize_decoder_(self) -> None:
         """Rescale each decoder column to unit L2 norm, in place."""
-        W = self.decoder.weight
-        W.div_(W.norm(dim=0, keepdim=True).clamp_min(1e-8))
+        self.decoder.weight.copy_(renormalize_columns(self.decoder.weight))
 
     @torch.no_grad()
     def project_decoder_grad_(self) -> None:

@@ -9,6 +9,8 @@ Its layout::
                                                  "last_attempt": "2025-01-31T10:05:40"}},
                         "quiz": {"02-l1-effect": {...}}}}}
 
+Score tables with the course's totals: :func:`course_lib.course.summary`.
+
 Recording never raises into a notebook: a home folder that cannot be written is reported once
 and results are then kept in memory for the rest of the session.
 """
@@ -21,8 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ENV_VAR = "COURSE_PROGRESS_FILE"
-DEFAULT_PATH = "~/.sae_course/progress.json"
+from course_lib import config
+
+ENV_VAR = config.PROGRESS_FILE
+DEFAULT_PATH = config.DEFAULT_PROGRESS_FILE
 KINDS = ("check", "quiz")
 VERSION = 1
 
@@ -32,7 +36,7 @@ _memory: dict[Path, dict] = {}
 
 def progress_path() -> Path:
     """Where progress is stored: ``$COURSE_PROGRESS_FILE`` or ``~/.sae_course/progress.json``."""
-    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH).expanduser()
+    return config.progress_file()
 
 
 def _empty() -> dict:
@@ -133,53 +137,3 @@ def record(lesson: str, item: str, passed: bool, kind: str) -> None:
         _save(data)
     except Exception as err:  # a bookkeeping problem must never stop a learner's notebook
         _warn(f"Could not record progress for {item!r}: {err}")
-
-
-def _expected_items() -> dict[str, dict[str, list[str]]]:
-    """Every check and quiz question the course defines, per lesson: the score denominators."""
-    expected: dict[str, dict[str, list[str]]] = {}
-    try:
-        from course_lib import checks  # noqa: F401  (importing registers every lesson's checks)
-        from course_lib.checks.core import registered
-
-        for lesson, names in registered().items():
-            expected.setdefault(lesson, {}).setdefault("check", []).extend(names)
-    except Exception as err:
-        _warn(f"Could not list the course's checks ({err}); totals count only what you tried.")
-    try:
-        from course_lib import quiz
-
-        for q in quiz.questions():
-            expected.setdefault(q["lesson"], {}).setdefault("quiz", []).append(q["id"])
-    except Exception as err:
-        _warn(f"Could not list the quiz questions ({err}); totals count only what you tried.")
-    return expected
-
-
-def summary(lesson: str | None = None) -> dict:
-    """Print a score table per lesson and return it.
-
-    Returns ``{lesson: {"check": {"passed": int, "total": int}, "quiz": {...}}}``; the totals
-    include items not tried yet, so a lesson with 4 checks reads ``x/4`` from the start.
-    """
-    recorded = load()["lessons"]
-    expected = _expected_items()
-    lessons = sorted(set(recorded) | set(expected))
-    if lesson is not None:
-        lessons = [str(lesson)] if str(lesson) in lessons else []
-    table: dict[str, dict[str, dict[str, int]]] = {}
-    for name in lessons:
-        row = {}
-        for kind in KINDS:
-            done = recorded.get(name, {}).get(kind, {})
-            items = set(expected.get(name, {}).get(kind, [])) | set(done)
-            passed = sum(1 for item in items if done.get(item, {}).get("passed"))
-            row[kind] = {"passed": passed, "total": len(items)}
-        table[name] = row
-    if not table:
-        print("No progress recorded yet." if lesson is None else f"Nothing recorded for lesson {lesson}.")
-    for name, row in table.items():
-        parts = [f"{label} {row[kind]['passed']}/{row[kind]['total']}"
-                 for kind, label in (("check", "checks"), ("quiz", "quiz")) if row[kind]["total"]]
-        print(f"Lesson {name}: {', '.join(parts) or 'nothing to grade'}")
-    return table

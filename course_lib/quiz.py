@@ -16,13 +16,12 @@ import difflib
 import html
 import json
 import math
-import os
 import re
 import unicodedata
 from pathlib import Path
 from typing import Any
 
-from course_lib import progress
+from course_lib import config, progress
 
 try:
     import ipywidgets as widgets
@@ -233,7 +232,7 @@ def _how_to_answer(q: dict) -> str:
 
 
 def _strict() -> bool:
-    return os.environ.get("COURSE_STRICT_CHECKS", "").strip().lower() in ("1", "true", "yes")
+    return config.strict_checks()
 
 
 def answer(question_id: str, response: Any) -> bool:

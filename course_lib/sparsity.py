@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import torch
 
+from .metrics import reconstruction_error
+
 
 def _check_rho(rho: float) -> None:
     if not (isinstance(rho, (float, int)) and 0.0 < float(rho) < 1.0):
@@ -28,6 +30,24 @@ def l2_penalty(z: torch.Tensor, lam: float) -> torch.Tensor:
     return lam * z.pow(2).sum(-1).mean()
 
 
+def sparse_loss(x: torch.Tensor, x_hat: torch.Tensor, z: torch.Tensor, lam: float) -> torch.Tensor:
+    """Reconstruction error plus ``l1_penalty(z, lam)``: the L1 sparse autoencoder's loss, ()."""
+    return reconstruction_error(x, x_hat) + l1_penalty(z, lam)
+
+
+def decoder_weighted_l1(z: torch.Tensor, W_dec: torch.Tensor, lam: float) -> torch.Tensor:
+    """``lam * sum_j |z_j| * ||W_dec[:, j]||``, summed over units, averaged over the batch.
+
+    z: (B, H); W_dec: (D, H). Unchanged when a code shrinks by c and its decoder column grows by c.
+    """
+    return lam * (z.abs() * W_dec.norm(dim=0)).sum(-1).mean()
+
+
+def renormalize_columns(W: torch.Tensor) -> torch.Tensor:
+    """A copy of W (D, H) whose non-zero columns have unit L2 norm; zero columns stay zero."""
+    return W / W.norm(dim=0, keepdim=True).clamp_min(1e-8)
+
+
 def mean_activation(a: torch.Tensor) -> torch.Tensor:
     """Per-unit mean activation over the batch, ``rho_hat``. a: (B, H) -> (H,)."""
     _check_code(a, "a")
@@ -38,6 +58,15 @@ def kl_divergence(rho: float, rho_hat: torch.Tensor) -> torch.Tensor:
     """Bernoulli KL(rho || rho_hat), elementwise; rho_hat entries must be in (0, 1)."""
     _check_rho(rho)
     return rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log((1 - rho) / (1 - rho_hat))
+
+
+def kl_divergence_swapped(rho: float, rho_hat: torch.Tensor) -> torch.Tensor:
+    """KL(rho_hat || rho), elementwise: the argument order some tutorials use by mistake.
+
+    It stays small as rho_hat -> 0, so as a penalty it barely resists dead units (lesson 03).
+    """
+    _check_rho(rho)
+    return rho_hat * torch.log(rho_hat / rho) + (1 - rho_hat) * torch.log((1 - rho_hat) / (1 - rho))
 
 
 def kl_sparsity_penalty(a: torch.Tensor, rho: float, beta: float, eps: float = 1e-6) -> torch.Tensor:

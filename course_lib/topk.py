@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .metrics import reconstruction_error
 from .models import Autoencoder
 from .sparsity import topk_activation
 from .train import train
@@ -135,7 +136,7 @@ class AuxK:
         residual = (x - x_hat).detach()
         every = torch.ones(len(idx), dtype=torch.bool, device=dead.device)
         ratio = self.loss_fn(residual, pre, every, model.decoder_weight[:, idx], self.k_aux)
-        return self.coef * residual.pow(2).sum(-1).mean() * ratio
+        return self.coef * reconstruction_error(x_hat.detach(), x.detach()) * ratio
 
 
 def make_topk_sae(n_in: int = 784, n_latent: int = 1024, k: int = 32, *, X: torch.Tensor | None = None,

@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .metrics import reconstruction_error
+
 Penalty = Callable[[torch.Tensor, nn.Module], torch.Tensor]
 ExtraLoss = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, nn.Module], torch.Tensor]
 
@@ -17,9 +19,7 @@ class TrainingDiverged(FloatingPointError):
     """The loss became NaN or infinite; the message names the likely cause."""
 
 
-def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-    """Squared error summed over features, averaged over the batch: (B, D), (B, D) -> ()."""
-    return (x_hat - x).pow(2).sum(-1).mean()
+reconstruction_loss = reconstruction_error  # the training loss: squared error per sample, batch mean
 
 
 def make_optimizer(params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:

@@ -300,7 +300,7 @@ def test_exercise_notebook_runs_in_jupyterlab_with_checks_quiz_and_plots(lab, br
                       60, f"the check of `{name}` to pass in the browser")
     assert name in passed and "Not implemented" not in passed
     show(browser, cell_node(browser, check_at), "browser-6-check-passed.png")
-    summary_at = run_cells_after_edit(browser, None, None, "progress.summary(")
+    summary_at = run_cells_after_edit(browser, None, None, "course.summary(")
     score = wait_for(browser, lambda d: "checks 1/" in cell_output(d, summary_at) and cell_output(d, summary_at),
                      60, "the score cell to count the passed check")
     show(browser, cell_node(browser, summary_at), "browser-7-score.png")

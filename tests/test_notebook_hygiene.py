@@ -42,5 +42,5 @@ def test_every_lesson_has_its_solution_and_exercise_twins():
 def test_exercise_notebooks_end_with_the_score_table_alone(path):
     code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
     last = code[-1].source.strip().splitlines()[-1]
-    assert last.startswith("progress.summary(") and last.endswith(");"), (
-        f"end with `progress.summary(...);` (the semicolon keeps the returned dict out of view), not {last!r}")
+    assert last.startswith("course.summary(") and last.endswith(");"), (
+        f"end with `course.summary(...);` (the semicolon keeps the returned dict out of view), not {last!r}")

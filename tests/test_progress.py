@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from course_lib import progress, quiz
-from course_lib.checks import core
+from course_lib import progress
 
 
 @pytest.fixture
@@ -94,28 +93,3 @@ def test_bad_kind_warns_instead_of_raising(capsys):
     assert progress.load()["lessons"] == {}
 
 
-def test_summary_counts_items_not_tried_yet(monkeypatch, capsys):
-    monkeypatch.setattr(core, "_REGISTRY", {})
-    core.register("98", "first")
-    core.register("98", "second")
-    core.register("98", "third")
-    progress.record("98", "first", True, kind="check")
-    progress.record("98", "second", False, kind="check")
-    table = progress.summary("98")
-    assert table == {"98": {"check": {"passed": 1, "total": 3}, "quiz": {"passed": 0, "total": 0}}}
-    assert capsys.readouterr().out.strip() == "Lesson 98: checks 1/3"
-
-
-def test_summary_includes_the_quiz_bank(monkeypatch, capsys):
-    monkeypatch.setattr(core, "_REGISTRY", {})
-    n_setup = len(quiz.questions("00"))
-    quiz.answer("00-device-variable", "COURSE_DEVICE")
-    capsys.readouterr()
-    table = progress.summary()
-    assert table["00"]["quiz"] == {"passed": 1, "total": n_setup}
-    assert f"Lesson 00: quiz 1/{n_setup}" in capsys.readouterr().out.splitlines()
-
-
-def test_summary_of_an_unknown_lesson(capsys):
-    assert progress.summary("77") == {}
-    assert capsys.readouterr().out.strip() == "Nothing recorded for lesson 77."

@@ -13,37 +13,11 @@ import torch
 
 from course_lib.device import get_device
 
-from .core import Case, CheckResult, Mistake, images, rand, register, run_check, with_grad
+from course_lib import metrics
 
-__all__ = [
-    "check_reconstruction_error",
-    "check_fraction_variance_unexplained",
-    "check_l0",
-    "check_dead_fraction",
-]
+from .core import Case, Mistake, check, exported, images, rand, with_grad
 
 LESSON = "01"
-for _name in ("reconstruction_error", "fraction_variance_unexplained", "l0", "dead_fraction"):
-    register(LESSON, _name)
-
-
-# ---------------------------------------------------------------- references
-
-
-def _reconstruction_error(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-    return (x_hat - x).pow(2).sum(-1).mean()
-
-
-def _fraction_variance_unexplained(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-    return (x_hat - x).pow(2).sum() / (x - x.mean(0)).pow(2).sum()
-
-
-def _l0(z: torch.Tensor) -> torch.Tensor:
-    return (z != 0).sum(-1).double().mean()
-
-
-def _dead_fraction(z: torch.Tensor) -> torch.Tensor:
-    return (~(z != 0).any(0)).double().mean()
 
 
 # ---------------------------------------------------------------- inputs
@@ -111,13 +85,12 @@ RECONSTRUCTION_MISTAKES = [
 ]
 
 
-def check_reconstruction_error(reconstruction_error) -> CheckResult:
+@check(LESSON, reference=metrics.reconstruction_error, mistakes=RECONSTRUCTION_MISTAKES,
+       grad_cases=("batch of 5 images with 12 pixels", "inputs that require grad"))
+def check_reconstruction_error():
     """Grade ``reconstruction_error(x, x_hat)``: per-sample summed squared error, batch mean."""
     device = get_device()
-    return run_check(
-        lesson=LESSON, exercise="reconstruction_error", learner_fn=reconstruction_error,
-        reference=_reconstruction_error,
-        cases=[
+    return [
             Case("batch of 5 images with 12 pixels", lambda: _pair(5, 12, seed=0)),
             Case("batch of 1", lambda: _pair(1, 12, seed=1)),
             Case("perfect reconstruction (all-zero error)", lambda: (lambda x: (x, x.clone()))(images(3, 12, 2))),
@@ -125,11 +98,7 @@ def check_reconstruction_error(reconstruction_error) -> CheckResult:
             Case("float64", lambda: _pair(7, 16, seed=3, dtype=torch.float64)),
             Case("inputs that require grad", lambda: with_grad(*_pair(6, 10, seed=4))),
             Case(f"tensors on {device}", lambda: _pair(8, 784, seed=5, device=device)),
-        ],
-        mistakes=RECONSTRUCTION_MISTAKES,
-        grad_cases=("batch of 5 images with 12 pixels", "inputs that require grad"),
-        returns="tensor",
-    )
+    ]
 
 
 # ---------------------------------------------------------------- fraction_variance_unexplained
@@ -171,15 +140,14 @@ def _mean_image_prediction() -> tuple[torch.Tensor, torch.Tensor]:
     return x, x.mean(0, keepdim=True).expand_as(x).clone()
 
 
-def check_fraction_variance_unexplained(fraction_variance_unexplained) -> CheckResult:
+@check(LESSON, reference=metrics.fraction_variance_unexplained, mistakes=FVU_MISTAKES,
+       returns="number", rtol=1e-4)
+def check_fraction_variance_unexplained():
     """Grade ``fraction_variance_unexplained(x, x_hat)``: total error / total variance."""
     device = get_device()
     # No batch-of-1 case: with one sample the mean image is that sample, the variance is zero and
     # FVU is undefined.
-    return run_check(
-        lesson=LESSON, exercise="fraction_variance_unexplained",
-        learner_fn=fraction_variance_unexplained, reference=_fraction_variance_unexplained,
-        cases=[
+    return [
             Case("batch of 6 images with 10 pixels", lambda: _pair(6, 10, seed=10)),
             Case("perfect reconstruction (FVU 0)", lambda: (lambda x: (x, x.clone()))(images(5, 10, 11))),
             Case("predicting the mean image (FVU 1)", _mean_image_prediction),
@@ -187,11 +155,7 @@ def check_fraction_variance_unexplained(fraction_variance_unexplained) -> CheckR
             Case("float64", lambda: _pair(9, 7, seed=14, dtype=torch.float64)),
             Case("inputs that require grad", lambda: with_grad(*_pair(6, 10, seed=15))),
             Case(f"tensors on {device}", lambda: _pair(16, 784, seed=16, device=device)),
-        ],
-        mistakes=FVU_MISTAKES,
-        returns="number",
-        rtol=1e-4,
-    )
+    ]
 
 
 # ---------------------------------------------------------------- l0
@@ -221,12 +185,11 @@ L0_MISTAKES = [
 ]
 
 
-def check_l0(l0) -> CheckResult:
+@check(LESSON, reference=metrics.l0, mistakes=L0_MISTAKES, returns="number")
+def check_l0():
     """Grade ``l0(z)``: mean over samples of the number of non-zero units."""
     device = get_device()
-    return run_check(
-        lesson=LESSON, exercise="l0", learner_fn=l0, reference=_l0,
-        cases=[
+    return [
             Case("ReLU code, batch of 6, 10 units", lambda: (_relu_code(6, 10, seed=20),)),
             Case("batch of 1", lambda: (_relu_code(1, 10, seed=22, active=0.6),)),
             Case("code with negative entries (as before a ReLU)", lambda: (_signed_code(),)),
@@ -235,10 +198,7 @@ def check_l0(l0) -> CheckResult:
             Case("float64", lambda: (_relu_code(5, 9, seed=23, dtype=torch.float64),)),
             Case("code that requires grad", lambda: with_grad(_relu_code(6, 8, seed=24))),
             Case(f"code on {device}", lambda: (_relu_code(64, 1024, seed=25, device=device),)),
-        ],
-        mistakes=L0_MISTAKES,
-        returns="number",
-    )
+    ]
 
 
 # ---------------------------------------------------------------- dead_fraction
@@ -269,7 +229,8 @@ DEAD_MISTAKES = [
 ]
 
 
-def check_dead_fraction(dead_fraction) -> CheckResult:
+@check(LESSON, reference=metrics.dead_fraction, mistakes=DEAD_MISTAKES, returns="number")
+def check_dead_fraction():
     """Grade ``dead_fraction(z)``: fraction of units that are zero for every sample."""
     device = get_device()
 
@@ -278,9 +239,7 @@ def check_dead_fraction(dead_fraction) -> CheckResult:
         z[0] = z[0].clamp_min(0.1)  # sample 0 activates every unit
         return (z,)
 
-    return run_check(
-        lesson=LESSON, exercise="dead_fraction", learner_fn=dead_fraction, reference=_dead_fraction,
-        cases=[
+    return [
             Case("ReLU code, 6 samples, 3 of 10 units dead", lambda: (_code_with_dead(30),)),
             Case("code with negative entries (as before a ReLU)", lambda: (_signed_code(),)),
             Case("no dead unit", no_dead),
@@ -289,7 +248,7 @@ def check_dead_fraction(dead_fraction) -> CheckResult:
             Case("float64", lambda: (_code_with_dead(33, dtype=torch.float64),)),
             Case("code that requires grad", lambda: with_grad(_code_with_dead(34))),
             Case(f"code on {device}", lambda: (_code_with_dead(35, device=device),)),
-        ],
-        mistakes=DEAD_MISTAKES,
-        returns="number",
-    )
+    ]
+
+
+__all__ = exported(LESSON)

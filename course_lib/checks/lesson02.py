@@ -16,50 +16,17 @@ from __future__ import annotations
 
 import torch
 
-from course_lib import sparsity
+from course_lib import metrics, sparsity
 from course_lib.device import get_device
 
-from .core import Case, CheckResult, Mistake, images, rand, register, run_check, with_grad
-
-__all__ = [
-    "check_l1_penalty",
-    "check_sparse_loss",
-    "check_l2_penalty",
-    "check_decoder_weighted_l1",
-    "check_renormalize_columns",
-]
+from .core import Case, Mistake, check, exported, images, rand, with_grad
 
 LESSON = "02"
-for _name in ("l1_penalty", "sparse_loss", "l2_penalty", "decoder_weighted_l1", "renormalize_columns"):
-    register(LESSON, _name)
 
 _PRE_ACTIVATION_NOTE = (
     "This case has negative entries, as a pre-activation or a linear code has; on a ReLU code you "
     "would not notice, but the penalty has to be right for any code."
 )
-
-
-# ---------------------------------------------------------------- references
-
-
-def _l1_penalty(z: torch.Tensor, lam: float) -> torch.Tensor:
-    return sparsity.l1_penalty(z, lam)
-
-
-def _l2_penalty(z: torch.Tensor, lam: float) -> torch.Tensor:
-    return sparsity.l2_penalty(z, lam)
-
-
-def _sparse_loss(x: torch.Tensor, x_hat: torch.Tensor, z: torch.Tensor, lam: float) -> torch.Tensor:
-    return (x_hat - x).pow(2).sum(-1).mean() + lam * z.abs().sum(-1).mean()
-
-
-def _decoder_weighted_l1(z: torch.Tensor, W_dec: torch.Tensor, lam: float) -> torch.Tensor:
-    return lam * (z.abs() * W_dec.norm(dim=0)).sum(-1).mean()
-
-
-def _renormalize_columns(W: torch.Tensor) -> torch.Tensor:
-    return W / W.norm(dim=0, keepdim=True).clamp_min(1e-8)
 
 
 # ---------------------------------------------------------------- inputs
@@ -121,20 +88,16 @@ def _code_cases(device: torch.device) -> list[Case]:
 _CODE_GRAD_CASES = ("code that requires grad, lam=0.2", "float64, lam=0.01")
 
 
-def check_l1_penalty(l1_penalty) -> CheckResult:
+@check(LESSON, reference=sparsity.l1_penalty, mistakes=L1_MISTAKES, grad_cases=_CODE_GRAD_CASES)
+def check_l1_penalty():
     """Grade ``l1_penalty(z, lam)``: ``lam`` times the per-sample sum of |z|, averaged over the batch."""
-    return run_check(
-        lesson=LESSON, exercise="l1_penalty", learner_fn=l1_penalty, reference=_l1_penalty,
-        cases=_code_cases(get_device()), mistakes=L1_MISTAKES, grad_cases=_CODE_GRAD_CASES,
-        returns="tensor",
-    )
+    return _code_cases(get_device())
 
 
 # ---------------------------------------------------------------- sparse_loss
 
 
-def _recon(x, x_hat):
-    return (x_hat - x).pow(2).sum(-1).mean()
+_recon = metrics.reconstruction_error
 
 
 SPARSE_LOSS_MISTAKES = [
@@ -174,7 +137,9 @@ def _loss_args(n: int, d: int, h: int, seed: int, lam: float, signed: bool = Fal
     return x, x_hat, z, lam
 
 
-def check_sparse_loss(sparse_loss) -> CheckResult:
+@check(LESSON, reference=sparsity.sparse_loss, mistakes=SPARSE_LOSS_MISTAKES, rtol=1e-5, atol=1e-5,
+       grad_cases=("inputs that require grad, lam=0.2", "float64, lam=0.05"))
+def check_sparse_loss():
     """Grade ``sparse_loss(x, x_hat, z, lam)``: reconstruction error plus the L1 penalty."""
     device = get_device()
 
@@ -182,9 +147,7 @@ def check_sparse_loss(sparse_loss) -> CheckResult:
         x = images(3, 10, seed=14)
         return x, x.clone(), torch.zeros(3, 6), 0.5
 
-    return run_check(
-        lesson=LESSON, exercise="sparse_loss", learner_fn=sparse_loss, reference=_sparse_loss,
-        cases=[
+    return [
             Case("batch of 4, 12 pixels, 6 units, lam=0.3", lambda: _loss_args(4, 12, 6, 10, 0.3)),
             Case("code with negative entries (like a pre-activation), lam=0.5",
                  lambda: _loss_args(5, 12, 7, 11, 0.5, signed=True)),
@@ -195,12 +158,7 @@ def check_sparse_loss(sparse_loss) -> CheckResult:
             Case("inputs that require grad, lam=0.2",
                  lambda: (*with_grad(*_loss_args(4, 12, 8, 16, 0.2, signed=True)[:3]), 0.2)),
             Case(f"tensors on {device}, lam=1e-3", lambda: _loss_args(64, 784, 1024, 17, 1e-3, device=device)),
-        ],
-        mistakes=SPARSE_LOSS_MISTAKES,
-        grad_cases=("inputs that require grad, lam=0.2", "float64, lam=0.05"),
-        returns="tensor",
-        rtol=1e-5, atol=1e-5,
-    )
+    ]
 
 
 # ---------------------------------------------------------------- l2_penalty
@@ -228,13 +186,10 @@ L2_MISTAKES = [
 ]
 
 
-def check_l2_penalty(l2_penalty) -> CheckResult:
+@check(LESSON, reference=sparsity.l2_penalty, mistakes=L2_MISTAKES, grad_cases=_CODE_GRAD_CASES)
+def check_l2_penalty():
     """Grade ``l2_penalty(z, lam)``: ``lam`` times the per-sample sum of z², averaged over the batch."""
-    return run_check(
-        lesson=LESSON, exercise="l2_penalty", learner_fn=l2_penalty, reference=_l2_penalty,
-        cases=_code_cases(get_device()), mistakes=L2_MISTAKES, grad_cases=_CODE_GRAD_CASES,
-        returns="tensor",
-    )
+    return _code_cases(get_device())
 
 
 # ---------------------------------------------------------------- decoder_weighted_l1
@@ -270,17 +225,16 @@ def _weighted_args(n: int, d: int, h: int, seed: int, lam: float, signed: bool =
     z = (_signed_code if signed else _relu_code)(n, h, seed, **kw)
     W = rand(d, h, seed=seed + 50, **kw) * (1 + torch.arange(h, **kw))  # columns of different norms
     if unit:
-        W = _renormalize_columns(W)
+        W = sparsity.renormalize_columns(W)
     return z, W, lam
 
 
-def check_decoder_weighted_l1(decoder_weighted_l1) -> CheckResult:
+@check(LESSON, reference=sparsity.decoder_weighted_l1, mistakes=DECODER_L1_MISTAKES,
+       grad_cases=("code and decoder that require grad, lam=0.2", "float64, lam=0.05"))
+def check_decoder_weighted_l1():
     """Grade ``decoder_weighted_l1(z, W_dec, lam)``: ``lam * (|z| * ||W_dec[:, j]||).sum(-1).mean()``."""
     device = get_device()
-    return run_check(
-        lesson=LESSON, exercise="decoder_weighted_l1", learner_fn=decoder_weighted_l1,
-        reference=_decoder_weighted_l1,
-        cases=[
+    return [
             # square first: a norm over the wrong dimension still has the right shape here
             Case("square decoder (6 pixels, 6 latents), batch of 4, lam=0.3",
                  lambda: _weighted_args(4, 6, 6, 20, 0.3)),
@@ -297,11 +251,7 @@ def check_decoder_weighted_l1(decoder_weighted_l1) -> CheckResult:
                  lambda: (*with_grad(*_weighted_args(4, 10, 6, 27, 0.2, signed=True)[:2]), 0.2)),
             Case(f"tensors on {device}, lam=1e-3",
                  lambda: _weighted_args(64, 784, 1024, 28, 1e-3, device=device)),
-        ],
-        mistakes=DECODER_L1_MISTAKES,
-        grad_cases=("code and decoder that require grad, lam=0.2", "float64, lam=0.05"),
-        returns="tensor",
-    )
+    ]
 
 
 # ---------------------------------------------------------------- renormalize_columns
@@ -329,10 +279,15 @@ RENORMALIZE_MISTAKES = [
             lambda W: W / W.norm(dim=0, keepdim=True)),
     Mistake("You multiplied by the column norms; divide by them.",
             lambda W: W * W.norm(dim=0, keepdim=True)),
+    Mistake("Only columns longer than 1 were shrunk (e.g. `W.norm(...).clamp_min(1.0)`): columns "
+            "shorter than 1 must grow to unit norm too. A freshly initialised decoder has columns of "
+            "norm about 0.5, so this version would leave it unchanged.",
+            lambda W: W / W.norm(dim=0, keepdim=True).clamp_min(1.0)),
 ]
 
 
-def check_renormalize_columns(renormalize_columns) -> CheckResult:
+@check(LESSON, reference=sparsity.renormalize_columns, mistakes=RENORMALIZE_MISTAKES)
+def check_renormalize_columns():
     """Grade ``renormalize_columns(W)``: a new tensor whose columns have unit L2 norm."""
     device = get_device()
 
@@ -341,19 +296,18 @@ def check_renormalize_columns(renormalize_columns) -> CheckResult:
         W[:, 2] = 0
         return (W,)
 
-    return run_check(
-        lesson=LESSON, exercise="renormalize_columns", learner_fn=renormalize_columns,
-        reference=_renormalize_columns,
-        cases=[
+    return [
             Case("square 5 x 5 matrix", lambda: (rand(5, 5, seed=30) * 3,)),
             Case("decoder of 12 pixels and 4 latents", lambda: (rand(12, 4, seed=31) * 2,)),
             Case("a zero column stays zero", with_zero_column),
-            Case("columns that already have unit norm", lambda: (_renormalize_columns(rand(6, 3, seed=33)),)),
+            Case("columns that already have unit norm",
+                 lambda: (sparsity.renormalize_columns(rand(6, 3, seed=33)),)),
+            Case("short columns (norms below 1, as a fresh decoder has)", lambda: (rand(20, 6, seed=38) * 0.1,)),
             Case("one latent (a single column)", lambda: (rand(9, 1, seed=34),)),
             Case("float64", lambda: (rand(10, 6, seed=35, dtype=torch.float64) * 5,)),
             Case("matrix that requires grad", lambda: with_grad(rand(8, 5, seed=36))),
             Case(f"784 x 1024 decoder on {device}", lambda: (rand(784, 1024, seed=37, device=device) * 0.1,)),
-        ],
-        mistakes=RENORMALIZE_MISTAKES,
-        returns="tensor",
-    )
+    ]
+
+
+__all__ = exported(LESSON)

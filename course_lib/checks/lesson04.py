@@ -13,18 +13,9 @@ import torch
 from course_lib import interpret
 from course_lib.device import get_device
 
-from .core import Case, CheckResult, Mistake, rand, register, run_check
-
-__all__ = [
-    "check_top_activating_examples",
-    "check_class_selectivity",
-    "check_make_bars",
-    "check_factor_match_score",
-]
+from .core import Case, Mistake, check, exported, rand
 
 LESSON = "04"
-for _name in ("top_activating_examples", "class_selectivity", "make_bars", "factor_match_score"):
-    register(LESSON, _name)
 
 
 # ------------------------------------------------------------------ top_activating_examples
@@ -85,11 +76,10 @@ def _same_indices(out, ref) -> bool:
             and torch.equal(out, ref))
 
 
-def check_top_activating_examples(top_activating_examples) -> CheckResult:
+@check(LESSON, reference=interpret.top_activating_examples, mistakes=TOP_MISTAKES, returns="tensor", compare=_same_indices)
+def check_top_activating_examples():
     """Grade ``top_activating_examples(Z, j, n) -> LongTensor (n,)`` (ties never occur here)."""
-    return run_check(lesson=LESSON, exercise="top_activating_examples", learner_fn=top_activating_examples,
-                     reference=interpret.top_activating_examples, cases=TOP_CASES, mistakes=TOP_MISTAKES,
-                     returns="tensor", compare=_same_indices)
+    return TOP_CASES
 
 
 # ------------------------------------------------------------------ class_selectivity
@@ -221,11 +211,10 @@ SEL_MISTAKES = [
 ]
 
 
-def check_class_selectivity(class_selectivity) -> CheckResult:
+@check(LESSON, reference=interpret.class_selectivity, mistakes=SEL_MISTAKES, returns="tensor", rtol=1e-4, atol=1e-5)
+def check_class_selectivity():
     """Grade ``class_selectivity(Z, y, n_classes) -> (n_latent,)`` (definition in the lesson)."""
-    return run_check(lesson=LESSON, exercise="class_selectivity", learner_fn=class_selectivity,
-                     reference=interpret.class_selectivity, cases=SEL_CASES, mistakes=SEL_MISTAKES,
-                     returns="tensor", rtol=1e-4, atol=1e-5)
+    return SEL_CASES
 
 
 # ------------------------------------------------------------------ make_bars
@@ -360,7 +349,7 @@ BARS_CASES = [
     Case("n=2000, size=5, p=0.5, seed=11", lambda: (2000, 5, 0.5, 11)),
 ]
 
-BARS_MISTAKES = [Mistake(hint, _bars_probe(fn)) for hint, fn in [
+BARS_MISTAKES = [Mistake(hint, fn) for hint, fn in [
     ("Where a horizontal and a vertical bar cross, your pixel is 2: combine bars with a maximum "
      "(logical OR), not a sum.", _bars_sum),
     ("Your bars are transposed: factor r (r < size) must be the horizontal bar filling *row* r, "
@@ -380,17 +369,16 @@ BARS_MISTAKES = [Mistake(hint, _bars_probe(fn)) for hint, fn in [
 ]]
 
 
-def check_make_bars(make_bars) -> CheckResult:
+@check(LESSON, reference=interpret.make_bars, mistakes=BARS_MISTAKES, returns="any", compare=_bars_compare,
+       observe=_bars_probe)
+def check_make_bars():
     """Grade ``make_bars(n, size, p, seed) -> (images, factors)`` by its properties.
 
     Any correct random scheme passes: the images must be the OR of the bars the factors switch
     on (in the documented order), values 0/1, the same seed must repeat the data and another
     seed change it, and on large samples every bar's rate must be within 0.03 of p.
     """
-    return run_check(lesson=LESSON, exercise="make_bars",
-                     learner_fn=_bars_probe(make_bars) if callable(make_bars) else make_bars,
-                     reference=_bars_probe(interpret.make_bars), cases=BARS_CASES, mistakes=BARS_MISTAKES,
-                     returns="any", compare=_bars_compare)
+    return BARS_CASES
 
 
 # ------------------------------------------------------------------ factor_match_score
@@ -486,8 +474,10 @@ FMS_MISTAKES = [
 ]
 
 
-def check_factor_match_score(factor_match_score) -> CheckResult:
+@check(LESSON, reference=interpret.factor_match_score, mistakes=FMS_MISTAKES, returns="number", rtol=1e-4, atol=1e-5)
+def check_factor_match_score():
     """Grade ``factor_match_score(Z, factors) -> float``."""
-    return run_check(lesson=LESSON, exercise="factor_match_score", learner_fn=factor_match_score,
-                     reference=interpret.factor_match_score, cases=FMS_CASES, mistakes=FMS_MISTAKES,
-                     returns="number", rtol=1e-4, atol=1e-5)
+    return FMS_CASES
+
+
+__all__ = exported(LESSON)

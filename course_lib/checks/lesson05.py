@@ -16,67 +16,22 @@ References: :func:`course_lib.sparsity.topk_activation`, :func:`course_lib.topk.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 
 from course_lib import natural, sparsity, topk
 from course_lib.device import get_device
 
-from .core import Case, CheckResult, Mistake, rand, register, run_check, with_grad
-
-__all__ = [
-    "check_topk_activation",
-    "check_dead_latents",
-    "check_auxk_loss",
-    "check_energy_in_best_window",
-]
+from .core import Case, Mistake, check, exported, rand, with_grad
 
 LESSON = "05"
-for _name in ("topk_activation", "dead_latents", "auxk_loss", "energy_in_best_window"):
-    register(LESSON, _name)
 
 
 # ---------------------------------------------------------------- topk_activation
 #
-# The check also asks for a ValueError when k is outside 1..n_latent. The harness compares
-# outputs, so those cases go through a small adapter: for a valid k it returns the function's
-# output untouched; for an invalid k it returns the number 1 when the function raised ValueError
-# and 0 when it did anything else (returned, or raised another kind of error). A stub's
-# NotImplementedError passes through.
+# The check also asks for a ValueError when k is outside 1..n_latent: two cases expect it.
 
-_RAISED, _OTHERWISE = 1.0, 0.0
-
-
-def _valid_k(z: torch.Tensor, k) -> bool:
-    return not isinstance(k, bool) and isinstance(k, int) and 1 <= k <= z.shape[-1]
-
-
-def _k_contract(fn: Callable) -> Callable:
-    def adapted(z, k):
-        if _valid_k(z, k):
-            return fn(z, k)
-        try:
-            fn(z, k)
-        except NotImplementedError:
-            raise
-        except ValueError:
-            return torch.tensor(_RAISED, device=z.device)
-        except Exception:
-            pass
-        return torch.tensor(_OTHERWISE, device=z.device)
-
-    return adapted
-
-
-def _valid_k_only(fn: Callable) -> Callable:
-    """A mistake about the values: it says nothing about invalid k (the harness skips it there)."""
-    def wrong(z, k):
-        if not _valid_k(z, k):
-            raise RuntimeError("not a diagnosis for an invalid k")
-        return fn(z, k)
-
-    return wrong
+_BAD_K_HINT = ("Your function accepts a k outside 1..n_latent. Check it first and raise a ValueError "
+               "with a clear message, e.g. `if not 1 <= k <= z.shape[-1]: raise ValueError(...)`.")
 
 
 def _scatter_top(z: torch.Tensor, k: int, dim: int = -1) -> torch.Tensor:
@@ -95,38 +50,37 @@ def _topk_mask(z: torch.Tensor, k: int) -> torch.Tensor:
 
 
 TOPK_MISTAKES = [
+    # First: on valid k it is right, so it can only match a function that does not check k.
+    Mistake(_BAD_K_HINT, _scatter_top),
     Mistake("You kept the k largest values of each *column* (over the batch, dim 0). Top-K works "
             "per sample: take the k largest entries of each row, `z.topk(k, dim=-1)`.",
-            _valid_k_only(lambda z, k: _scatter_top(z, k, dim=0))),
+            lambda z, k: _scatter_top(z, k, dim=0)),
     Mistake("You kept the k entries of largest absolute value, so strongly negative entries survive. "
             "Top-K keeps the k largest *values*: `z.topk(k, dim=-1)` on z itself, not on `z.abs()`.",
-            _valid_k_only(_topk_by_abs)),
+            _topk_by_abs),
     Mistake("You kept k + 1 entries per row: check the off-by-one (exactly k must survive).",
-            _valid_k_only(lambda z, k: _scatter_top(z, min(k + 1, z.shape[-1])))),
+            lambda z, k: _scatter_top(z, min(k + 1, z.shape[-1]))),
     Mistake("You kept k - 1 entries per row: check the off-by-one (exactly k must survive; with a "
             "strict `>` against the k-th largest value the k-th entry itself is lost).",
-            _valid_k_only(lambda z, k: _scatter_top(z, k - 1))),
+            lambda z, k: _scatter_top(z, k - 1)),
     Mistake("You returned the indices of the top k entries. Return a tensor shaped like z with "
             "the kept values in place and zeros elsewhere, e.g. "
             "`torch.zeros_like(z).scatter(-1, indices, values)`.",
-            _valid_k_only(lambda z, k: z.topk(k, dim=-1).indices)),
+            lambda z, k: z.topk(k, dim=-1).indices),
     Mistake("You returned the k largest values themselves, shape (batch, k). Put them back at their "
             "positions in a tensor shaped like z: `torch.zeros_like(z).scatter(-1, indices, values)`.",
-            _valid_k_only(lambda z, k: z.topk(k, dim=-1).values)),
+            lambda z, k: z.topk(k, dim=-1).values),
     Mistake("You returned a mask of the kept positions (0/1 or True/False). Return the kept "
             "*values*: e.g. `z * mask` or `torch.where(mask, z, torch.zeros_like(z))`.",
-            _valid_k_only(_topk_mask)),
+            _topk_mask),
     Mistake("You applied a ReLU as well, so kept negative entries became 0. `topk_activation` keeps "
             "the k largest values as they are, negative or not; the autoencoder applies its ReLU "
             "afterwards, separately.",
-            _valid_k_only(lambda z, k: torch.relu(_scatter_top(z, k)))),
+            lambda z, k: torch.relu(_scatter_top(z, k))),
     Mistake("You kept the k *smallest* entries: `topk` needs `largest=True` (its default), or sort "
             "in descending order.",
-            _valid_k_only(lambda z, k: torch.zeros_like(z).scatter(
-                -1, z.topk(k, dim=-1, largest=False).indices, z.topk(k, dim=-1, largest=False).values))),
-    Mistake("Your function accepts a k outside 1..n_latent. Check it first and raise a ValueError "
-            "with a clear message, e.g. `if not 1 <= k <= z.shape[-1]: raise ValueError(...)`.",
-            _k_contract(_scatter_top)),
+            lambda z, k: torch.zeros_like(z).scatter(
+                -1, z.topk(k, dim=-1, largest=False).indices, z.topk(k, dim=-1, largest=False).values)),
 ]
 
 _BAD_K_NOTE = "must raise ValueError"
@@ -143,21 +97,18 @@ def _topk_cases(device: torch.device) -> list[Case]:
         Case("float64, batch of 6, k=2", lambda: (rand(6, 9, seed=504, dtype=torch.float64), 2)),
         Case("code that requires grad, k=4", lambda: with_grad(rand(5, 12, seed=505)) + (4,)),
         Case(f"256 x 1024 code on {device}, k=32", lambda: (rand(256, 1024, seed=506, device=device), 32)),
-        Case(f"k = 0 ({_BAD_K_NOTE})", lambda: (rand(2, 5, seed=507), 0)),
-        Case(f"k = 6 with only 5 latents ({_BAD_K_NOTE})", lambda: (rand(2, 5, seed=508), 6)),
+        Case(f"k = 0 ({_BAD_K_NOTE})", lambda: (rand(2, 5, seed=507), 0), raises=ValueError, hint=_BAD_K_HINT),
+        Case(f"k = 6 with only 5 latents ({_BAD_K_NOTE})", lambda: (rand(2, 5, seed=508), 6), raises=ValueError,
+             hint=_BAD_K_HINT),
     ]
 
 
-def check_topk_activation(topk_activation) -> CheckResult:
+@check(LESSON, reference=sparsity.topk_activation, mistakes=TOPK_MISTAKES,
+       grad_cases=("code that requires grad, k=4", "float64, batch of 6, k=2"))
+def check_topk_activation():
     """Grade ``topk_activation(z, k)``: the k largest entries of each row kept, the rest zeroed,
     and a ValueError for k outside 1..n_latent."""
-    learner = _k_contract(topk_activation) if callable(topk_activation) else topk_activation
-    return run_check(
-        lesson=LESSON, exercise="topk_activation", learner_fn=learner,
-        reference=_k_contract(sparsity.topk_activation), cases=_topk_cases(get_device()),
-        mistakes=TOPK_MISTAKES,
-        grad_cases=("code that requires grad, k=4", "float64, batch of 6, k=2"),
-    )
+    return _topk_cases(get_device())
 
 
 # ---------------------------------------------------------------- dead_latents
@@ -167,10 +118,6 @@ def _same_mask(out, ref) -> bool:
     """Exact match including dtype: a float or int mask does not index like a bool mask."""
     return (isinstance(out, torch.Tensor) and isinstance(ref, torch.Tensor) and out.dtype == ref.dtype
             and out.shape == ref.shape and torch.equal(out, ref))
-
-
-def _dead_reference(last_fired, step, window):
-    return topk.dead_latents(last_fired, step, window)
 
 
 DEAD_MISTAKES = [
@@ -208,7 +155,8 @@ def _last_fired(values, **kw) -> torch.Tensor:
     return torch.tensor(values, dtype=kw.pop("dtype", torch.long), **kw)
 
 
-def check_dead_latents(dead_latents) -> CheckResult:
+@check(LESSON, reference=topk.dead_latents, mistakes=DEAD_MISTAKES, returns="tensor", compare=_same_mask)
+def check_dead_latents():
     """Grade ``dead_latents(last_fired, step, window)``: bool mask ``step - last_fired >= window``."""
     device = get_device()
 
@@ -229,10 +177,7 @@ def check_dead_latents(dead_latents) -> CheckResult:
              lambda: (_last_fired([0.0, 4096.0, 6144.0, 9000.0], dtype=torch.float64), 10_240, 4096)),
         Case(f"1024 latents on {device}, step 60000, window 5000", many_on_device),
     ]
-    return run_check(
-        lesson=LESSON, exercise="dead_latents", learner_fn=dead_latents, reference=_dead_reference,
-        cases=cases, mistakes=DEAD_MISTAKES, returns="tensor", compare=_same_mask,
-    )
+    return cases
 
 
 # ---------------------------------------------------------------- auxk_loss
@@ -333,7 +278,8 @@ def _aux_args(b, d, h, n_dead, k_aux, seed, *, low=-1.0, high=1.0, grad=False, *
     return residual, pre_act, dead, W, k_aux
 
 
-def check_auxk_loss(auxk_loss) -> CheckResult:
+@check(LESSON, reference=topk.auxk_loss, mistakes=AUXK_MISTAKES, returns="number", grad_cases=("float64, k_aux=2", "pre-activations and decoder that require grad, k_aux=3"))
+def check_auxk_loss():
     """Grade ``auxk_loss(residual, pre_act, dead, decoder_weight, k_aux)``."""
     device = get_device()
     cases = [
@@ -352,11 +298,7 @@ def check_auxk_loss(auxk_loss) -> CheckResult:
         Case(f"batch of 64, 784 pixels, 256 latents (40 dead) on {device}, k_aux=16",
              lambda: _aux_args(64, 784, 256, 40, 16, seed=556, device=device)),
     ]
-    return run_check(
-        lesson=LESSON, exercise="auxk_loss", learner_fn=auxk_loss, reference=topk.auxk_loss,
-        cases=cases, mistakes=AUXK_MISTAKES, returns="number",
-        grad_cases=("float64, k_aux=2", "pre-activations and decoder that require grad, k_aux=3"),
-    )
+    return cases
 
 
 # ---------------------------------------------------------------- energy_in_best_window
@@ -399,7 +341,8 @@ WINDOW_MISTAKES = [
 ]
 
 
-def check_energy_in_best_window(energy_in_best_window) -> CheckResult:
+@check(LESSON, reference=natural.energy_in_best_window, mistakes=WINDOW_MISTAKES, grad_cases=("filters that require grad, window 3", "float64, window 2"))
+def check_energy_in_best_window():
     """Grade ``energy_in_best_window(filters, size)``: (N, h, w) -> (N,)."""
     device = get_device()
 
@@ -426,8 +369,7 @@ def check_energy_in_best_window(energy_in_best_window) -> CheckResult:
         Case(f"256 12 x 12 filters on {device}, window 6",
              lambda: (rand(256, 12, 12, seed=567, device=device), 6)),
     ]
-    return run_check(
-        lesson=LESSON, exercise="energy_in_best_window", learner_fn=energy_in_best_window,
-        reference=natural.energy_in_best_window, cases=cases, mistakes=WINDOW_MISTAKES,
-        grad_cases=("filters that require grad, window 3", "float64, window 2"),
-    )
+    return cases
+
+
+__all__ = exported(LESSON)

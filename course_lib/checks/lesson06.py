@@ -11,10 +11,9 @@ Graded functions (the learner writes them in ``solutions/06_capstone_sae_on_a_ne
 * ``set_feature(z, j, value)``: a copy of the code with latent(s) j set to ``value`` on every row.
 * ``prediction_shift(logits_before, logits_after, c)``: ``(kept, gained)`` fractions for class c.
 
-Hooks leave traces a return value does not show: a hook left on the model, or activations that
-still carry the autograd graph. For the two hook exercises the check therefore grades a small
-report, ``{"output": ..., "hooks left on the model": n}`` (plus ``"keeps the autograd graph"``
-for ``record_activations``), built from the learner's function by :func:`_report_hooks`.
+Hooks leave traces a return value does not show: a hook left on the model (also when the forward
+pass raises halfway), or outputs that still carry the autograd graph. The two hook exercises
+therefore carry post-conditions (:data:`NO_HOOK_LEFT`, :data:`NO_GRAPH`) besides their outputs.
 """
 from __future__ import annotations
 
@@ -26,51 +25,46 @@ from torch import nn
 from course_lib import capstone
 from course_lib.device import get_device
 
-from .core import Case, CheckResult, Mistake, images, rand, register, run_check, with_grad
-
-__all__ = [
-    "check_record_activations",
-    "check_class_profile",
-    "check_splice_logits",
-    "check_set_feature",
-    "check_prediction_shift",
-]
+from .core import After, Case, Mistake, check, exported, images, rand, with_grad
 
 LESSON = "06"
-for _name in ("record_activations", "class_profile", "splice_logits", "set_feature", "prediction_shift"):
-    register(LESSON, _name)
-
-HOOKS_KEY = "hooks left on the model"
-GRAPH_KEY = "keeps the autograd graph"
-
-
-# ---------------------------------------------------------------- shared helpers
-
 
 def _hooks_left(model: nn.Module) -> int:
     """Forward hooks and pre-hooks still registered anywhere in ``model``."""
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
 
 
-def _report_hooks(fn: Any, *, graph: bool = False) -> Any:
-    """Wrap a hook exercise so the check also sees hooks left behind (and, optionally, the graph).
+NO_HOOK_LEFT = After(
+    "left a hook on the model",
+    "Keep the handle that `register_forward_hook` returns and call `handle.remove()` in a "
+    "`finally:` block, so that neither a return nor an error can leave it behind.",
+    lambda args, kwargs, out: _hooks_left(args[0]) == 0)
 
-    The wrapper returns ``None`` when ``fn`` does, so a missing ``return`` is diagnosed as such;
-    anything that is not callable is passed through (the harness reports "not implemented").
-    """
-    if not callable(fn):
-        return fn
+NO_GRAPH = After(
+    "returned a tensor that still carries the autograd graph",
+    "Run the model under `torch.no_grad()` (or `.detach()` what you keep): a graph kept for every "
+    "batch holds on to memory.",
+    lambda args, kwargs, out: not (isinstance(out, torch.Tensor) and out.requires_grad))
 
-    def run(model: nn.Module, *args: Any, **kwargs: Any) -> Any:
-        out = fn(model, *args, **kwargs)
-        if out is None:
-            return None
-        report = {"output": out, HOOKS_KEY: _hooks_left(model)}
-        if graph:
-            report[GRAPH_KEY] = int(isinstance(out, torch.Tensor) and out.requires_grad)
-        return report
+HOOK_MISMATCH_HINT = ("Compare what your hook sees with the layer's output, batch by batch: "
+                      "`model.get_submodule(layer)` and the hook's third argument.")
 
-    return run
+
+class _FailsOnMarkedImage(capstone.MLPClassifier):
+    """A classifier whose forward pass raises on a batch holding a marked image (pixel 0 = -1)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = super().forward(x)
+        if bool((x[:, 0] == -1).any()):
+            raise RuntimeError("simulated failure on a bad image")
+        return out
+
+
+def _failing_case(seed: int) -> tuple[capstone.MLPClassifier, torch.Tensor]:
+    """A model and 8 images, the last one marked: with batches of 4 the second batch fails."""
+    X = images(8, 12, seed=seed)
+    X[-1, 0] = -1
+    return _FailsOnMarkedImage(12, 6, 3, seed=seed), X
 
 
 def _model(n_in: int, n_hidden: int, n_classes: int, seed: int, *, dtype=torch.float32,
@@ -152,39 +146,51 @@ def _record_always_relu(model, X, layer, batch_size=4096):
     return capstone.record_activations(model, X, "relu", batch_size)
 
 
+def _record_removed_on_success_only(model, X, layer, batch_size=4096):
+    chunks = []
+    handle = model.get_submodule(layer).register_forward_hook(lambda m, i, o: chunks.append(o.detach()))
+    with torch.no_grad():
+        for k in range(0, len(X), batch_size):
+            model(X[k : k + batch_size])
+    handle.remove()
+    return torch.cat(chunks)
+
+
 RECORD_MISTAKES = [
+    # First: right whenever the forward pass succeeds, so it only matches on the failing case.
+    Mistake("Your hook stays on the model when the forward pass raises: `handle.remove()` is "
+            "skipped by the error. Put it in a `finally:` block (try: ... finally: handle.remove()).",
+            _record_removed_on_success_only),
     Mistake("You left the hook on the model, so it keeps firing on every later call. Keep the handle "
             "that `register_forward_hook` returns and call `handle.remove()` (in a `finally:` block, so "
             "an error cannot leave it behind).",
-            _report_hooks(_record_hook_kept, graph=True)),
+            _record_hook_kept),
     Mistake("Your activations still carry the autograd graph (they require grad), which holds on to "
             "memory for every batch. Run the model under `torch.no_grad()`, or store `output.detach()`.",
-            _report_hooks(_record_with_graph, graph=True)),
+            _record_with_graph),
     Mistake("You stored the hook's *input*. A forward hook is called as `hook(module, inputs, output)`: "
             "record the third argument, the layer's output.",
-            _report_hooks(_record_input, graph=True)),
+            _record_input),
     Mistake("You returned the model's final output (the logits); return what the hook recorded at "
             "the layer named `layer`.",
-            _report_hooks(_record_model_output, graph=True)),
+            _record_model_output),
     Mistake("Only the last batch survived: append each batch's output to a list inside the hook and "
             "join them with `torch.cat(chunks)` at the end.",
-            _report_hooks(_record_last_batch, graph=True)),
+            _record_last_batch),
     Mistake("You joined the batches side by side (`dim=1`); batches are groups of rows: "
             "`torch.cat(chunks, dim=0)`.",
-            _report_hooks(_record_cat_columns, graph=True)),
+            _record_cat_columns),
     Mistake("You returned the list of per-batch outputs; join them into one tensor with `torch.cat`.",
-            _report_hooks(_record_list, graph=True)),
+            _record_list),
     Mistake("You always hooked the `relu` layer; look up the layer the caller names with "
             "`model.get_submodule(layer)`.",
-            _report_hooks(_record_always_relu, graph=True)),
+            _record_always_relu),
 ]
 
 
-def _reference_record(model, X, layer, batch_size=4096):
-    return capstone.record_activations(model, X, layer, batch_size)
-
-
-def check_record_activations(record_activations) -> CheckResult:
+@check(LESSON, reference=capstone.record_activations, mistakes=RECORD_MISTAKES, after=(NO_HOOK_LEFT, NO_GRAPH),
+       mismatch_hint=HOOK_MISMATCH_HINT)
+def check_record_activations():
     """Grade ``record_activations(model, X, layer, batch_size=4096) -> (N, H)``."""
     device = get_device()
     cases = [
@@ -202,13 +208,10 @@ def check_record_activations(record_activations) -> CheckResult:
         Case(f"model and images on {device}", lambda: (
             _model(784, 256, 10, seed=7, device=device), images(300, 784, seed=7, device=device), "relu"),
              {"batch_size": 128}),
+        Case("the forward pass fails in the second batch: the error passes, the hook goes",
+             lambda: (*_failing_case(8), "relu"), {"batch_size": 4}, raises=RuntimeError),
     ]
-    return run_check(
-        lesson=LESSON, exercise="record_activations",
-        learner_fn=_report_hooks(record_activations, graph=True),
-        reference=_report_hooks(_reference_record, graph=True),
-        cases=cases, mistakes=RECORD_MISTAKES, returns="any",
-    )
+    return cases
 
 
 # ---------------------------------------------------------------- class_profile
@@ -319,7 +322,8 @@ def _with_dead_unit(A: torch.Tensor, j: int) -> torch.Tensor:
     return A
 
 
-def check_class_profile(class_profile) -> CheckResult:
+@check(LESSON, reference=capstone.class_profile, mistakes=CLASS_PROFILE_MISTAKES, grad_cases=("activations that require grad",), returns="tensor")
+def check_class_profile():
     """Grade ``class_profile(A, y, n_classes) -> (n_classes, H)``."""
     device = get_device()
     cases = [
@@ -337,11 +341,7 @@ def check_class_profile(class_profile) -> CheckResult:
         Case(f"2000 x 256 activations on {device}, 10 classes", lambda: (
             _relu_acts(2000, 256, seed=7, device=device), _unbalanced(2000, 10, seed=7, device=device), 10)),
     ]
-    return run_check(
-        lesson=LESSON, exercise="class_profile", learner_fn=class_profile, reference=capstone.class_profile,
-        cases=cases, mistakes=CLASS_PROFILE_MISTAKES, grad_cases=("activations that require grad",),
-        returns="tensor",
-    )
+    return cases
 
 
 # ---------------------------------------------------------------- splice_logits
@@ -389,31 +389,50 @@ def _splice_always_relu(model, X, layer, replace, batch_size=4096):
     return capstone.splice_logits(model, X, "relu", replace, batch_size)
 
 
+def _splice_removed_on_success_only(model, X, layer, replace, batch_size=4096):
+    handle = model.get_submodule(layer).register_forward_hook(lambda m, i, o: replace(o))
+    with torch.no_grad():
+        out = torch.cat([model(X[k : k + batch_size]) for k in range(0, len(X), batch_size)])
+    handle.remove()
+    return out
+
+
+def _splice_with_graph(model, X, layer, replace, batch_size=4096):
+    handle = model.get_submodule(layer).register_forward_hook(lambda m, i, o: replace(o))
+    try:
+        return torch.cat([model(X[k : k + batch_size]) for k in range(0, len(X), batch_size)])
+    finally:
+        handle.remove()
+
+
 SPLICE_MISTAKES = [
+    # First: right whenever the forward pass succeeds, so it only matches on the failing case.
+    Mistake("Your hook stays on the model when the forward pass raises: `handle.remove()` is "
+            "skipped by the error. Put it in a `finally:` block (try: ... finally: handle.remove()).",
+            _splice_removed_on_success_only),
+    Mistake("Your logits still carry the autograd graph: run the model under `torch.no_grad()`, "
+            "so that no graph is built (and kept) for every batch.",
+            _splice_with_graph),
     Mistake("You left the hook on the model: every later call of the model would still be spliced. "
             "Keep the handle and call `handle.remove()` in a `finally:` block.",
-            _report_hooks(_splice_hook_kept)),
+            _splice_hook_kept),
     Mistake("Your hook computes `replace(output)` but does not return it. A forward hook changes the "
             "layer's output only when it *returns* the new value.",
-            _report_hooks(_splice_no_return)),
+            _splice_no_return),
     Mistake("You replaced the layer's *input* (a forward pre-hook); the exercise replaces its output: "
             "`register_forward_hook(lambda module, inputs, output: replace(output))`.",
-            _report_hooks(_splice_pre_hook)),
+            _splice_pre_hook),
     Mistake("You returned probabilities (softmax); return the raw logits.",
-            _report_hooks(_splice_probabilities)),
+            _splice_probabilities),
     Mistake("You returned the predicted classes; return the logits, shape (N, n_classes).",
-            _report_hooks(_splice_predictions)),
+            _splice_predictions),
     Mistake("You applied `replace` to the model's output; it must replace the output of the layer "
             "named `layer`, inside a hook, so that the rest of the network runs on it.",
-            _report_hooks(_splice_output)),
+            _splice_output),
     Mistake("You always hooked the `relu` layer; look up the layer the caller names with "
             "`model.get_submodule(layer)`.",
-            _report_hooks(_splice_always_relu)),
+            _splice_always_relu),
 ]
-
-
-def _reference_splice(model, X, layer, replace, batch_size=4096):
-    return capstone.splice_logits(model, X, layer, replace, batch_size)
 
 
 def _keep_units(keep: list[int]) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -425,7 +444,9 @@ def _keep_units(keep: list[int]) -> Callable[[torch.Tensor], torch.Tensor]:
     return replace
 
 
-def check_splice_logits(splice_logits) -> CheckResult:
+@check(LESSON, reference=capstone.splice_logits, mistakes=SPLICE_MISTAKES, after=(NO_HOOK_LEFT, NO_GRAPH),
+       rtol=1e-5, atol=1e-5, mismatch_hint=HOOK_MISMATCH_HINT)
+def check_splice_logits():
     """Grade ``splice_logits(model, X, layer, replace, batch_size=4096) -> (N, n_classes)``."""
     device = get_device()
     cases = [
@@ -448,12 +469,11 @@ def check_splice_logits(splice_logits) -> CheckResult:
         Case(f"model and images on {device}", lambda: (
             _model(784, 256, 10, seed=17, device=device), images(300, 784, seed=17, device=device), "relu",
             lambda h: torch.relu(h - h.mean(1, keepdim=True))), {"batch_size": 128}),
+        Case("the forward pass fails in the second batch: the error passes, the hook goes",
+             lambda: (*_failing_case(18), "relu", lambda h: h + 0.5), {"batch_size": 4},
+             raises=RuntimeError),
     ]
-    return run_check(
-        lesson=LESSON, exercise="splice_logits", learner_fn=_report_hooks(splice_logits),
-        reference=_report_hooks(_reference_splice), cases=cases, mistakes=SPLICE_MISTAKES,
-        returns="any", rtol=1e-5, atol=1e-5,
-    )
+    return cases
 
 
 # ---------------------------------------------------------------- set_feature
@@ -527,7 +547,8 @@ def _sparse_code(n: int, h: int, seed: int, **kw) -> torch.Tensor:
     return torch.relu(rand(n, h, seed=seed, low=-1.5, high=1.0, **kw) * 3)
 
 
-def check_set_feature(set_feature) -> CheckResult:
+@check(LESSON, reference=capstone.set_feature, mistakes=SET_FEATURE_MISTAKES, grad_cases=("code that requires grad",), returns="tensor")
+def check_set_feature():
     """Grade ``set_feature(z, j, value) -> (B, n_latent)``, a new tensor."""
     device = get_device()
     cases = [
@@ -541,11 +562,7 @@ def check_set_feature(set_feature) -> CheckResult:
         Case("code that requires grad", lambda: (*with_grad(_signed_code(4, 6, seed=26)), 2, 1.5)),
         Case(f"1000 x 1024 code on {device}", lambda: (_sparse_code(1000, 1024, seed=27, device=device), 700, 4.0)),
     ]
-    return run_check(
-        lesson=LESSON, exercise="set_feature", learner_fn=set_feature, reference=capstone.set_feature,
-        cases=cases, mistakes=SET_FEATURE_MISTAKES, grad_cases=("code that requires grad",),
-        returns="tensor",
-    )
+    return cases
 
 
 # ---------------------------------------------------------------- prediction_shift
@@ -633,7 +650,8 @@ def _pushed_to(c: int, n: int, n_classes: int, seed: int) -> tuple[torch.Tensor,
     return before, after
 
 
-def check_prediction_shift(prediction_shift) -> CheckResult:
+@check(LESSON, reference=capstone.prediction_shift, mistakes=PREDICTION_SHIFT_MISTAKES, returns="any")
+def check_prediction_shift():
     """Grade ``prediction_shift(logits_before, logits_after, c) -> (kept, gained)``."""
     device = get_device()
 
@@ -652,8 +670,7 @@ def check_prediction_shift(prediction_shift) -> CheckResult:
         Case("logits that require grad, c=0", lambda: (*with_grad(*_logit_pair(30, 4, seed=36)), 0)),
         Case(f"10000 images on {device}, c=9", lambda: (*_logit_pair(10000, 10, seed=37, device=device), 9)),
     ]
-    return run_check(
-        lesson=LESSON, exercise="prediction_shift", learner_fn=prediction_shift,
-        reference=capstone.prediction_shift, cases=cases, mistakes=PREDICTION_SHIFT_MISTAKES,
-        returns="any",
-    )
+    return cases
+
+
+__all__ = exported(LESSON)

@@ -1,0 +1,98 @@
+"""Every ``COURSE_*`` environment variable the course reads, parsed in one place.
+
+Values are read when asked for (not at import), so a notebook or a test can change them on the
+fly. A value that cannot be understood raises :class:`ConfigError` naming the variable and what
+it accepts, e.g. ``COURSE_FAST=maybe``.
+
+==========================  ==================================================================
+``COURSE_FAST``             yes/no: fewer epochs and smaller data (tests, CI)
+``COURSE_STRICT_CHECKS``    yes/no: a failing check or a wrong quiz answer raises (solutions)
+``COURSE_PROGRESS_FILE``    path of the progress file (default ``~/.sae_course/progress.json``)
+``COURSE_DEVICE``           ``cpu``, ``cuda``, ``cuda:1``, ``mps``: overrides the automatic choice
+``COURSE_DATA_DIR``         the data cache folder (default ``data/`` in the checkout)
+``COURSE_DEBIAN_DATA_DIR``  where Debian's ``dataset-fashion-mnist`` puts its files
+``COURSE_OFFLINE``          yes/no: never download data
+==========================  ==================================================================
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+FAST = "COURSE_FAST"
+STRICT_CHECKS = "COURSE_STRICT_CHECKS"
+PROGRESS_FILE = "COURSE_PROGRESS_FILE"
+DEVICE = "COURSE_DEVICE"
+DATA_DIR = "COURSE_DATA_DIR"
+DEBIAN_DATA_DIR = "COURSE_DEBIAN_DATA_DIR"
+OFFLINE = "COURSE_OFFLINE"
+
+VARIABLES = (FAST, STRICT_CHECKS, PROGRESS_FILE, DEVICE, DATA_DIR, DEBIAN_DATA_DIR, OFFLINE)
+
+DEFAULT_PROGRESS_FILE = "~/.sae_course/progress.json"
+DEFAULT_DEBIAN_DATA_DIR = "/usr/share/datasets/fashion-mnist"
+_YES = ("1", "true", "yes", "on")
+_NO = ("", "0", "false", "no", "off")
+
+
+class ConfigError(ValueError):
+    """A ``COURSE_*`` variable holds a value the course cannot use."""
+
+
+def flag(name: str) -> bool:
+    """A yes/no variable: ``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``/unset."""
+    value = os.environ.get(name, "")
+    word = value.strip().lower()
+    if word in _YES:
+        return True
+    if word in _NO:
+        return False
+    raise ConfigError(f"{name}={value!r} is not a yes/no value: set it to 1 (on) or 0 (off), "
+                      f"or unset it.")
+
+
+def text(name: str) -> str | None:
+    """A free-form variable, stripped; ``None`` when unset or blank."""
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def path(name: str, default: str | Path | None = None) -> Path | None:
+    """A path variable with ``~`` expanded; ``default`` when unset."""
+    value = text(name) or (str(default) if default is not None else None)
+    return Path(value).expanduser() if value else None
+
+
+def fast() -> bool:
+    """``COURSE_FAST``: the short runs used by tests and CI."""
+    return flag(FAST)
+
+
+def strict_checks() -> bool:
+    """``COURSE_STRICT_CHECKS``: a check that does not pass raises ``AssertionError``."""
+    return flag(STRICT_CHECKS)
+
+
+def offline() -> bool:
+    """``COURSE_OFFLINE``: never download the data."""
+    return flag(OFFLINE)
+
+
+def progress_file() -> Path:
+    """``COURSE_PROGRESS_FILE``, else ``~/.sae_course/progress.json``."""
+    return path(PROGRESS_FILE, DEFAULT_PROGRESS_FILE)
+
+
+def device() -> str | None:
+    """``COURSE_DEVICE``: the device asked for, or ``None`` for the automatic choice."""
+    return text(DEVICE)
+
+
+def data_dir() -> Path | None:
+    """``COURSE_DATA_DIR``: the data cache folder, or ``None`` for the default."""
+    return path(DATA_DIR)
+
+
+def debian_data_dir() -> Path:
+    """``COURSE_DEBIAN_DATA_DIR``, else Debian's folder for ``dataset-fashion-mnist``."""
+    return path(DEBIAN_DATA_DIR, DEFAULT_DEBIAN_DATA_DIR)

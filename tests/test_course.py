@@ -1,0 +1,155 @@
+"""The course manifest: lessons match the notebooks, totals come from the registry and the bank,
+score tables count what the course grades, and course_lib has no import cycle."""
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import course_lib
+from course_lib import checks, course, progress, quiz
+
+ROOT = Path(__file__).resolve().parents[1]
+LIB = Path(course_lib.__file__).parent
+
+
+def test_lessons_match_the_notebooks_on_disk():
+    on_disk = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert [item.notebook for item in course.LESSONS] == on_disk
+    for item in course.LESSONS:
+        nb = json.loads((ROOT / "notebooks" / item.notebook).read_text())
+        headings = [line for cell in nb["cells"] if cell["cell_type"] == "markdown"
+                    for line in "".join(cell["source"]).splitlines() if line.startswith("# ")]
+        assert headings[0] == f"# {item.heading}", item.number
+        if item.items()["check"]:
+            assert (ROOT / "solutions" / item.notebook).exists()
+
+
+def test_items_come_from_the_check_registry_and_the_quiz_bank():
+    for item in course.LESSONS:
+        assert item.items()["check"] == checks.registered().get(item.number, [])
+        assert item.items()["quiz"] == [q["id"] for q in quiz.questions(item.number)]
+    assert course.totals()["02"]["check"] == len(checks.registered()["02"])
+    assert sum(t["quiz"] for t in course.totals().values()) == len(quiz.questions())
+
+
+def test_lesson_lookup():
+    assert course.lesson(2) is course.lesson("02")
+    with pytest.raises(KeyError, match="no lesson '42'"):
+        course.lesson("42")
+
+
+def test_summary_counts_items_not_tried_yet(capsys):
+    names = course.items("01")["check"]
+    progress.record("01", names[0], True, kind="check")
+    progress.record("01", names[1], False, kind="check")
+    progress.record("01", "an old exercise the course dropped", True, kind="check")
+    n_quiz = len(course.items("01")["quiz"])
+    table = course.summary("01")
+    assert table == {"01": {"check": {"passed": 1, "total": len(names)}, "quiz": {"passed": 0, "total": n_quiz}}}
+    assert capsys.readouterr().out.strip() == f"Lesson 01: checks 1/{len(names)}, quiz 0/{n_quiz}"
+
+
+def test_summary_includes_the_quiz_bank(capsys):
+    n_setup = len(quiz.questions("00"))
+    quiz.answer("00-device-variable", "COURSE_DEVICE")
+    capsys.readouterr()
+    table = course.summary()
+    assert table["00"]["quiz"] == {"passed": 1, "total": n_setup}
+    assert f"Lesson 00: quiz 1/{n_setup}" in capsys.readouterr().out.splitlines()
+    assert sorted(table) == [item.number for item in course.LESSONS]
+
+
+def test_summary_of_an_unknown_lesson(capsys):
+    assert course.summary("77") == {}
+    assert capsys.readouterr().out.strip() == "Nothing recorded for lesson 77."
+
+
+def test_summary_survives_a_damaged_entry(capsys):
+    progress.record("01", "l0", True, kind="check")
+    data = progress.load()
+    data["lessons"]["01"]["check"]["l0"] = "not an entry"
+    progress._write(progress.progress_path(), data)
+    assert course.summary("01")["01"]["check"]["passed"] == 0
+
+
+# ---------------------------------------------------------------- layering
+
+
+def _modules() -> list[str]:
+    return sorted(".".join(p.relative_to(LIB.parent).with_suffix("").parts).removesuffix(".__init__")
+                  for p in LIB.rglob("*.py"))
+
+
+def _imports(module: str) -> set[str]:
+    """course_lib modules that ``module`` imports (at any depth of its code)."""
+    path = LIB.parent / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = LIB.parent / module.replace(".", "/") / "__init__.py"
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parts = parts[: len(parts) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            candidates = [f"{base}.{a.name}" for a in node.names] + [base]
+        elif isinstance(node, ast.Import):
+            candidates = [a.name for a in node.names]
+        else:
+            continue
+        found |= {c for c in candidates if c in MODULES and c != module}
+    return found
+
+
+MODULES = _modules()
+
+
+def _find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """A cycle of the import graph, or None (a package importing its own submodules is none)."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for dep in sorted(graph[node]):
+            if dep.startswith(node + "."):
+                continue  # a package re-exporting its submodules
+            if state.get(dep) == 1:
+                return stack[stack.index(dep):] + [dep]
+            if dep not in state and (found := visit(dep)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _find_cycle({"p": {"p.x"}, "p.x": set()}) is None
+
+
+def test_the_static_import_graph_has_no_cycle():
+    graph = {m: _imports(m) for m in MODULES}
+    assert graph["course_lib.course"] >= {"course_lib.checks", "course_lib.progress", "course_lib.quiz"}
+    cycle = _find_cycle(graph)
+    assert cycle is None, "import cycle: " + " -> ".join(cycle)
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if not m.endswith("__main__")])
+def test_each_module_imports_alone_in_a_fresh_interpreter(module):
+    done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
