@@ -4,7 +4,8 @@
 
     python -m course_lib.exercises            # (re)generate every exercise notebook
     python -m course_lib.exercises 02 03      # only these (NN prefix, stem or file name)
-    python -m course_lib.exercises --check    # exit 1 if an exercise is out of date
+    python -m course_lib.exercises --check    # exit 1 if an exercise is out of date, or a graded
+                                              # item of the lesson is missing from its notebook
     python -m course_lib.exercises --force    # also replace notebooks a learner has edited
 
 Conventions in a solution notebook's code cells:
@@ -48,6 +49,8 @@ import time
 from pathlib import Path
 
 import nbformat
+
+from course_lib import course
 
 BEGIN = re.compile(r"^(\s*)#+ BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*#+ END SOLUTION\s*$")
@@ -253,6 +256,30 @@ def check(solutions_dir: Path, exercises_dir: Path) -> list[str]:
     return problems
 
 
+_CHECK_CALL = re.compile(r"\bchecks\.check_(\w+)\b")
+_QUIZ_CALL = re.compile(r"""\bquiz\.(?:answer|ask)\(\s*["']([\w-]+)["']""")
+
+
+def coverage(solutions_dir: Path) -> list[str]:
+    """Graded items of the course (:mod:`course_lib.course`) that a solution notebook never uses.
+
+    Every check of a lesson must be called in its solution notebook, and every quiz question of
+    the lesson answered there, so that the exercise notebook grades what the score table counts.
+    """
+    problems = []
+    for lesson in course.LESSONS:
+        path = Path(solutions_dir) / lesson.notebook
+        wanted = lesson.items()
+        if not path.exists():  # a lesson without exercises (tests/test_course.py checks which have them)
+            continue
+        code = "\n".join(c.source for c in nbformat.read(str(path), as_version=4).cells if c.cell_type == "code")
+        used = {"check": set(_CHECK_CALL.findall(code)), "quiz": set(_QUIZ_CALL.findall(code))}
+        for kind, what in (("check", "call of `checks.check_{}`"), ("quiz", "answer to quiz `{}`")):
+            problems += [f"{_show(path)} has no {what.format(name)} (lesson {lesson.number} grades it)"
+                         for name in wanted[kind] if name not in used[kind]]
+    return problems
+
+
 def _default_root() -> Path:
     """The current folder if it has ``solutions/``, else the checkout this package lives in."""
     cwd = Path.cwd()
@@ -270,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     root = args.root or _default_root()
     solutions_dir, exercises_dir = root / "solutions", root / "exercises"
     if args.check:
-        problems = check(solutions_dir, exercises_dir)
+        problems = check(solutions_dir, exercises_dir) + coverage(solutions_dir)
         if problems:
             print("Exercise notebooks out of sync with their solutions:")
             print("\n".join(f"  {p}" for p in problems))

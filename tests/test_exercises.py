@@ -241,3 +241,25 @@ def test_repository_exercises_are_in_sync_with_solutions():
     generated = {p.name for p in (REPO / "exercises").glob(exercises.PATTERN)}
     assert solutions == generated, "every solutions/NN_*.ipynb needs its exercises/ twin and vice versa"
     assert exercises.check(REPO / "solutions", REPO / "exercises") == []
+
+
+def test_every_graded_item_is_used_in_its_solution_notebook():
+    from course_lib.exercises import coverage
+
+    assert coverage(REPO / "solutions") == []
+
+
+def test_coverage_names_a_check_and_a_quiz_question_a_solution_forgets(tmp_path):
+    import shutil
+
+    from course_lib.exercises import coverage
+
+    shutil.copytree(REPO / "solutions", tmp_path / "solutions")
+    path = tmp_path / "solutions" / "02_l1_sparsity.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells = [c for c in nb.cells if "checks.check_l2_penalty" not in c.source and '"02-l1-effect"' not in c.source]
+    nbformat.write(nb, str(path))
+    problems = coverage(tmp_path / "solutions")
+    assert any("has no call of `checks.check_l2_penalty`" in p for p in problems), problems
+    assert any("quiz `02-l1-effect`" in p for p in problems), problems
+    assert all("02_l1_sparsity" in p for p in problems)
