@@ -1,7 +1,8 @@
 # Sparse Autoencoders, hands-on
 #
 #   make lab           open the course in JupyterLab (sets everything up on first use)
-#   make test          unit tests, then every notebook run top to bottom with nbval
+#   make test          lint (ruff), unit tests, then every notebook run top to bottom with nbval
+#   make lint          ruff on the library, tests, tools and notebooks
 #   make exercises     regenerate exercises/ from solutions/
 #   make notebooks-setup  refresh the Colab set-up cell and badges of every notebook and the
 #                      README, regenerating exercises/ on the way (run after adding a notebook)
@@ -19,7 +20,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test data exercises notebooks-setup html bench test-browser clean
+.PHONY: lab test lint data exercises notebooks-setup html bench test-browser clean
 
 # Serves the whole repository (notebooks/, exercises/, solutions/) and opens lesson 00.
 # Jupyter refuses to start as root unless told to (containers, some cloud machines).
@@ -53,7 +54,10 @@ endef
 
 # Solutions and lesson notebooks run with strict checks (a wrong solution fails); exercise
 # notebooks run without them, since their checks report "not implemented yet".
-test: data
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: data lint
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	export COURSE_FAST=1 COURSE_PROGRESS_FILE="$$tmp/progress.json"; \
 	COURSE_STRICT_CHECKS=1 $(PY) -m pytest -m "not browser" tests/; \

@@ -32,7 +32,6 @@ from matplotlib.figure import Figure
 from torch import nn
 from tqdm.auto import tqdm
 
-from .data import CLASS_NAMES
 from .models import Autoencoder
 from .train import TrainingDiverged, make_optimizer
 

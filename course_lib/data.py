@@ -120,7 +120,7 @@ def read_idx(path: Path) -> np.ndarray:
 def _fix_hint(path: Path) -> str:
     if str(path).startswith(str(debian_dir())):
         return "Reinstall it: sudo apt-get install --reinstall dataset-fashion-mnist"
-    return f"Delete it and run: python -m course_lib.data --prepare"
+    return "Delete it and run: python -m course_lib.data --prepare"
 
 
 @functools.lru_cache(maxsize=4)

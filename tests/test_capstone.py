@@ -7,12 +7,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
-from course_lib import capstone  # noqa: E402
-from course_lib.train import TrainingDiverged  # noqa: E402
+from course_lib import capstone
+from course_lib.train import TrainingDiverged
 
 
 def _hooks(model):

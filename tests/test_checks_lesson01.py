@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from course_lib import course, metrics
-from course_lib.checks import lesson01
 from course_lib.checks.lesson01 import (
     DEAD_MISTAKES,
     FVU_MISTAKES,

@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from course_lib import metrics, progress, sparsity
+from course_lib import metrics, sparsity
 from course_lib.checks import lesson03
 from course_lib.checks.lesson03 import (
     check_kl_divergence,

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from course_lib import natural, sparsity, topk
-from course_lib.checks import lesson05 as L
 from course_lib.checks import (check_auxk_loss, check_dead_latents, check_energy_in_best_window,
                                check_topk_activation)
 

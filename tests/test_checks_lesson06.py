@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from course_lib import capstone
-from course_lib.checks import lesson06
 from course_lib.checks.lesson06 import (
     CLASS_PROFILE_MISTAKES,
     PREDICTION_SHIFT_MISTAKES,

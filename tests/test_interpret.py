@@ -9,10 +9,10 @@ import torch
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from course_lib import interpret as I  # noqa: E402
-from course_lib.models import Autoencoder  # noqa: E402
+from course_lib import interpret as I
+from course_lib.models import Autoencoder
 
 # ------------------------------------------------------------------ top_activating_examples
 

@@ -95,7 +95,8 @@ def _raised(err: Exception, label: str) -> Fail:
     text = f"raised {type(err).__name__}" + (f": {message}" if message else "")
     hint = ""
     if "in-place" in str(err) or "inplace" in str(err):
-        hint = "An in-place operation (`x += ...`, `x.mul_(...)`, `x[i] = ...`) broke autograd; compute a new tensor instead."
+        hint = ("An in-place operation (`x += ...`, `x.mul_(...)`, `x[i] = ...`) broke autograd; compute a new "
+                "tensor instead.")
     elif _where_it_failed(err):
         hint = f"It happened at: {_where_it_failed(err)}"
     return Fail(f"{text} on case '{label}'", hint)

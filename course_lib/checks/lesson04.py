@@ -76,7 +76,8 @@ def _same_indices(out, ref) -> bool:
             and torch.equal(out, ref))
 
 
-@check(LESSON, reference=interpret.top_activating_examples, mistakes=TOP_MISTAKES, returns="tensor", compare=_same_indices)
+@check(LESSON, reference=interpret.top_activating_examples, mistakes=TOP_MISTAKES, returns="tensor",
+       compare=_same_indices)
 def check_top_activating_examples():
     """Grade ``top_activating_examples(Z, j, n) -> LongTensor (n,)`` (ties never occur here)."""
     return TOP_CASES
@@ -414,9 +415,11 @@ FMS_CASES = [
     Case("a dead latent (constant 0)", _with_dead_latent),
     Case("a factor that never changes", _with_constant_factor),
     Case("all-zero codes", lambda: (torch.zeros(30, 4), _factor_case(30, seed=425)[1])),
-    Case("two samples", lambda: (torch.tensor([[0.2, 1.0, 0.5], [0.9, 0.0, 0.5]]), torch.tensor([[1.0, 0.0], [0.0, 1.0]]))),
+    Case("two samples", lambda: (torch.tensor([[0.2, 1.0, 0.5], [0.9, 0.0, 0.5]]),
+                                 torch.tensor([[1.0, 0.0], [0.0, 1.0]]))),
     Case("float64", lambda: _factor_case(120, seed=426, dtype=torch.float64)),
-    Case("codes that require grad", lambda: (_factor_case(100, seed=427)[0].requires_grad_(), _factor_case(100, seed=427)[1])),
+    Case("codes that require grad",
+         lambda: (_factor_case(100, seed=427)[0].requires_grad_(), _factor_case(100, seed=427)[1])),
     Case("on the course device", lambda: _factor_case(150, seed=428, device=get_device())),
 ]
 

@@ -278,7 +278,8 @@ def _aux_args(b, d, h, n_dead, k_aux, seed, *, low=-1.0, high=1.0, grad=False, *
     return residual, pre_act, dead, W, k_aux
 
 
-@check(LESSON, reference=topk.auxk_loss, mistakes=AUXK_MISTAKES, returns="number", grad_cases=("float64, k_aux=2", "pre-activations and decoder that require grad, k_aux=3"))
+@check(LESSON, reference=topk.auxk_loss, mistakes=AUXK_MISTAKES, returns="number",
+       grad_cases=("float64, k_aux=2", "pre-activations and decoder that require grad, k_aux=3"))
 def check_auxk_loss():
     """Grade ``auxk_loss(residual, pre_act, dead, decoder_weight, k_aux)``."""
     device = get_device()
@@ -341,7 +342,8 @@ WINDOW_MISTAKES = [
 ]
 
 
-@check(LESSON, reference=natural.energy_in_best_window, mistakes=WINDOW_MISTAKES, grad_cases=("filters that require grad, window 3", "float64, window 2"))
+@check(LESSON, reference=natural.energy_in_best_window, mistakes=WINDOW_MISTAKES,
+       grad_cases=("filters that require grad, window 3", "float64, window 2"))
 def check_energy_in_best_window():
     """Grade ``energy_in_best_window(filters, size)``: (N, h, w) -> (N,)."""
     device = get_device()

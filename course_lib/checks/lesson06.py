@@ -322,13 +322,15 @@ def _with_dead_unit(A: torch.Tensor, j: int) -> torch.Tensor:
     return A
 
 
-@check(LESSON, reference=capstone.class_profile, mistakes=CLASS_PROFILE_MISTAKES, grad_cases=("activations that require grad",), returns="tensor")
+@check(LESSON, reference=capstone.class_profile, mistakes=CLASS_PROFILE_MISTAKES,
+       grad_cases=("activations that require grad",))
 def check_class_profile():
     """Grade ``class_profile(A, y, n_classes) -> (n_classes, H)``."""
     device = get_device()
     cases = [
         Case("6 images, 3 classes of sizes 3, 2, 1, 3 units", _hand_activations),
-        Case("40 images, unbalanced classes, 7 units", lambda: (_relu_acts(40, 7, seed=1), _unbalanced(40, 4, seed=1), 4)),
+        Case("40 images, unbalanced classes, 7 units",
+             lambda: (_relu_acts(40, 7, seed=1), _unbalanced(40, 4, seed=1), 4)),
         Case("a unit that never fires (unit 2)",
              lambda: (_with_dead_unit(_relu_acts(30, 5, seed=2), 2), _unbalanced(30, 3, seed=2), 3)),
         Case("class 3 has no images (n_classes=4)",
@@ -547,7 +549,7 @@ def _sparse_code(n: int, h: int, seed: int, **kw) -> torch.Tensor:
     return torch.relu(rand(n, h, seed=seed, low=-1.5, high=1.0, **kw) * 3)
 
 
-@check(LESSON, reference=capstone.set_feature, mistakes=SET_FEATURE_MISTAKES, grad_cases=("code that requires grad",), returns="tensor")
+@check(LESSON, reference=capstone.set_feature, mistakes=SET_FEATURE_MISTAKES, grad_cases=("code that requires grad",))
 def check_set_feature():
     """Grade ``set_feature(z, j, value) -> (B, n_latent)``, a new tensor."""
     device = get_device()
