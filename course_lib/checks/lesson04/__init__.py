@@ -1,0 +1,12 @@
+"""Checks for lesson 04 (interpretability and feature discovery).
+
+``check_top_activating_examples``, ``check_class_selectivity``, ``check_make_bars`` and
+``check_factor_match_score`` grade the learner's functions against the references in
+:mod:`course_lib.interpret`, with a catalogue of realistic mistakes for each.
+"""
+from ..core import exported
+from .latents import *  # noqa: F403  (first: the exercises in notebook order)
+from .factors import *  # noqa: F403
+from .latents import LESSON
+
+__all__ = exported(LESSON)
