@@ -153,3 +153,19 @@ def test_each_module_imports_alone_in_a_fresh_interpreter(module):
     done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+LEARNER_LAYERS = ("course_lib.progress", "course_lib.quiz", "course_lib.checks", "course_lib.course",
+                  "course_lib.exercises", "course_lib.grade")
+
+
+def test_science_modules_never_import_the_learner_layers():
+    science = [m for m in MODULES if m != "course_lib" and not m.startswith(LEARNER_LAYERS)]
+    offenders = {m: sorted(d for d in _imports(m) if d.startswith(LEARNER_LAYERS)) for m in science}
+    assert {m: d for m, d in offenders.items() if d} == {}
+
+
+def test_the_package_docstring_names_every_module():
+    names = {m.split(".")[1] for m in MODULES if m.count(".") >= 1}
+    missing = [n for n in sorted(names) if f"``{n}``" not in course_lib.__doc__]
+    assert missing == []
