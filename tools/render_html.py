@@ -27,9 +27,11 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+from nbclient.util import run_sync
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from course_lib import config  # noqa: E402
 from course_lib.grade import this_python_kernel  # noqa: E402  (a kernel of this interpreter)
 
 
@@ -45,24 +47,26 @@ def title_of(nb: nbformat.NotebookNode, fallback: str) -> str:
 def execute(path: Path, timeout: int, fast: bool, progress_file: Path) -> tuple[nbformat.NotebookNode, float, str]:
     """Run one notebook; return it with outputs, the seconds it took and an error ('' if none)."""
     nb = nbformat.read(str(path), as_version=4)
-    saved = dict(os.environ)
-    os.environ.update(COURSE_STRICT_CHECKS="1", COURSE_PROGRESS_FILE=str(progress_file))
+    # The kernel gets its own environment; this process's is left alone.
+    env = dict(os.environ)
+    env.update({config.STRICT_CHECKS: "1", config.PROGRESS_FILE: str(progress_file)})
     if fast:
-        os.environ["COURSE_FAST"] = "1"
+        env[config.FAST] = "1"
     else:
-        os.environ.pop("COURSE_FAST", None)
+        env.pop(config.FAST, None)
+    km = this_python_kernel()
     start = time.perf_counter()
     error = ""
     try:
-        NotebookClient(nb, km=this_python_kernel(), timeout=timeout,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(nb, km=km, timeout=timeout,
+                       resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
     except CellExecutionError as err:
         error = str(err).strip().splitlines()[-1] if str(err).strip() else type(err).__name__
     except Exception as err:  # timeouts, a dead kernel
         error = f"{type(err).__name__}: {err}".splitlines()[0]
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    finally:  # nbclient leaves a kernel it did not start itself running: stop it
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
     return nb, time.perf_counter() - start, error
 
 
