@@ -33,7 +33,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .models import Autoencoder
-from .train import TrainingDiverged, make_optimizer
+from .train import TrainingDiverged, epoch_batches, make_optimizer, training_device
 
 HIDDEN_LAYER = "relu"
 """Name of the classifier's hidden layer whose output the lesson studies (256 values, >= 0)."""
@@ -110,11 +110,7 @@ def train_classifier(
     averages over the epoch's batches, measured while training).
     """
     _check_xy(X, y)
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
-    device = next(model.parameters()).device
-    if X.device != device:
-        raise ValueError(f"X is on {X.device} but the model is on {device}; move one: model.to(X.device)")
+    device = training_device(model, X, epochs, batch_size)
     model.train()
     opt = make_optimizer(model.parameters(), lr, weight_decay)
     gen = torch.Generator().manual_seed(seed)
@@ -123,10 +119,8 @@ def train_classifier(
     bar = tqdm(range(epochs), desc="training classifier", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         start = time.perf_counter()
-        perm = torch.randperm(n, generator=gen).to(device)
         sums = torch.zeros(2, device=device)
-        for i in range(0, n, batch_size):
-            idx = perm[i : i + batch_size]
+        for idx in epoch_batches(n, batch_size, gen, device):
             logits = model(X[idx])
             loss = nn.functional.cross_entropy(logits, y[idx])
             opt.zero_grad(set_to_none=True)

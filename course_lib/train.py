@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import nn
@@ -29,6 +29,23 @@ def make_optimizer(params, lr: float, weight_decay: float = 0.0) -> torch.optim.
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, TypeError, ValueError):
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+
+
+def training_device(model: nn.Module, X: torch.Tensor, epochs: int, batch_size: int) -> torch.device:
+    """The model's device, after checking the arguments every training loop of the course takes."""
+    if epochs < 1 or batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
+    device = next(model.parameters()).device
+    if X.device != device:
+        raise ValueError(f"X is on {X.device} but the model is on {device}; move one: model.to(X.device)")
+    return device
+
+
+def epoch_batches(n: int, batch_size: int, gen: torch.Generator, device: torch.device) -> Iterator[torch.Tensor]:
+    """One epoch's batches: index slices of a permutation of ``range(n)`` drawn from ``gen``."""
+    perm = torch.randperm(n, generator=gen).to(device)
+    for i in range(0, n, batch_size):
+        yield perm[i : i + batch_size]
 
 
 def _diverged_message(epoch: int, lr: float, penalty: Penalty | None) -> str:
@@ -65,11 +82,7 @@ def train(
     """
     if not isinstance(X, torch.Tensor) or X.dim() != 2:
         raise ValueError(f"X must be a tensor of shape (N, features), got {getattr(X, 'shape', type(X))}")
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
-    device = next(model.parameters()).device
-    if X.device != device:
-        raise ValueError(f"X is on {X.device} but the model is on {device}; move one: model.to(X.device)")
+    device = training_device(model, X, epochs, batch_size)
     unit_norm = getattr(model, "unit_norm_decoder", False)
     opt = make_optimizer(model.parameters(), lr, weight_decay)
     gen = torch.Generator().manual_seed(seed)
@@ -78,10 +91,9 @@ def train(
     bar = tqdm(range(epochs), desc="training", unit="epoch", disable=not progress, leave=False)
     for epoch in bar:
         start = time.perf_counter()
-        perm = torch.randperm(n, generator=gen).to(device)
         sums = torch.zeros(3, device=device)
-        for i in range(0, n, batch_size):
-            x = X[perm[i : i + batch_size]]
+        for idx in epoch_batches(n, batch_size, gen, device):
+            x = X[idx]
             x_hat, z = model(x)
             recon = reconstruction_loss(x, x_hat)
             pen = penalty(z, model) if penalty is not None else recon.new_zeros(())

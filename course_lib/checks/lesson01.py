@@ -91,13 +91,13 @@ def check_reconstruction_error():
     """Grade ``reconstruction_error(x, x_hat)``: per-sample summed squared error, batch mean."""
     device = get_device()
     return [
-            Case("batch of 5 images with 12 pixels", lambda: _pair(5, 12, seed=0)),
-            Case("batch of 1", lambda: _pair(1, 12, seed=1)),
-            Case("perfect reconstruction (all-zero error)", lambda: (lambda x: (x, x.clone()))(images(3, 12, 2))),
-            Case("all-zero images", lambda: (torch.zeros(4, 9), torch.zeros(4, 9))),
-            Case("float64", lambda: _pair(7, 16, seed=3, dtype=torch.float64)),
-            Case("inputs that require grad", lambda: with_grad(*_pair(6, 10, seed=4))),
-            Case(f"tensors on {device}", lambda: _pair(8, 784, seed=5, device=device)),
+        Case("batch of 5 images with 12 pixels", lambda: _pair(5, 12, seed=0)),
+        Case("batch of 1", lambda: _pair(1, 12, seed=1)),
+        Case("perfect reconstruction (all-zero error)", lambda: (lambda x: (x, x.clone()))(images(3, 12, 2))),
+        Case("all-zero images", lambda: (torch.zeros(4, 9), torch.zeros(4, 9))),
+        Case("float64", lambda: _pair(7, 16, seed=3, dtype=torch.float64)),
+        Case("inputs that require grad", lambda: with_grad(*_pair(6, 10, seed=4))),
+        Case(f"tensors on {device}", lambda: _pair(8, 784, seed=5, device=device)),
     ]
 
 
@@ -148,13 +148,13 @@ def check_fraction_variance_unexplained():
     # No batch-of-1 case: with one sample the mean image is that sample, the variance is zero and
     # FVU is undefined.
     return [
-            Case("batch of 6 images with 10 pixels", lambda: _pair(6, 10, seed=10)),
-            Case("perfect reconstruction (FVU 0)", lambda: (lambda x: (x, x.clone()))(images(5, 10, 11))),
-            Case("predicting the mean image (FVU 1)", _mean_image_prediction),
-            Case("batch of 2", lambda: _pair(2, 10, seed=13)),
-            Case("float64", lambda: _pair(9, 7, seed=14, dtype=torch.float64)),
-            Case("inputs that require grad", lambda: with_grad(*_pair(6, 10, seed=15))),
-            Case(f"tensors on {device}", lambda: _pair(16, 784, seed=16, device=device)),
+        Case("batch of 6 images with 10 pixels", lambda: _pair(6, 10, seed=10)),
+        Case("perfect reconstruction (FVU 0)", lambda: (lambda x: (x, x.clone()))(images(5, 10, 11))),
+        Case("predicting the mean image (FVU 1)", _mean_image_prediction),
+        Case("batch of 2", lambda: _pair(2, 10, seed=13)),
+        Case("float64", lambda: _pair(9, 7, seed=14, dtype=torch.float64)),
+        Case("inputs that require grad", lambda: with_grad(*_pair(6, 10, seed=15))),
+        Case(f"tensors on {device}", lambda: _pair(16, 784, seed=16, device=device)),
     ]
 
 
@@ -190,14 +190,14 @@ def check_l0():
     """Grade ``l0(z)``: mean over samples of the number of non-zero units."""
     device = get_device()
     return [
-            Case("ReLU code, batch of 6, 10 units", lambda: (_relu_code(6, 10, seed=20),)),
-            Case("batch of 1", lambda: (_relu_code(1, 10, seed=22, active=0.6),)),
-            Case("code with negative entries (as before a ReLU)", lambda: (_signed_code(),)),
-            Case("tiny non-zero values", lambda: (_tiny_code(),)),
-            Case("all-zero code", lambda: (torch.zeros(4, 7),)),
-            Case("float64", lambda: (_relu_code(5, 9, seed=23, dtype=torch.float64),)),
-            Case("code that requires grad", lambda: with_grad(_relu_code(6, 8, seed=24))),
-            Case(f"code on {device}", lambda: (_relu_code(64, 1024, seed=25, device=device),)),
+        Case("ReLU code, batch of 6, 10 units", lambda: (_relu_code(6, 10, seed=20),)),
+        Case("batch of 1", lambda: (_relu_code(1, 10, seed=22, active=0.6),)),
+        Case("code with negative entries (as before a ReLU)", lambda: (_signed_code(),)),
+        Case("tiny non-zero values", lambda: (_tiny_code(),)),
+        Case("all-zero code", lambda: (torch.zeros(4, 7),)),
+        Case("float64", lambda: (_relu_code(5, 9, seed=23, dtype=torch.float64),)),
+        Case("code that requires grad", lambda: with_grad(_relu_code(6, 8, seed=24))),
+        Case(f"code on {device}", lambda: (_relu_code(64, 1024, seed=25, device=device),)),
     ]
 
 
@@ -240,14 +240,14 @@ def check_dead_fraction():
         return (z,)
 
     return [
-            Case("ReLU code, 6 samples, 3 of 10 units dead", lambda: (_code_with_dead(30),)),
-            Case("code with negative entries (as before a ReLU)", lambda: (_signed_code(),)),
-            Case("no dead unit", no_dead),
-            Case("batch of 1", lambda: (_relu_code(1, 12, seed=32),)),
-            Case("all-zero code", lambda: (torch.zeros(3, 8),)),
-            Case("float64", lambda: (_code_with_dead(33, dtype=torch.float64),)),
-            Case("code that requires grad", lambda: with_grad(_code_with_dead(34))),
-            Case(f"code on {device}", lambda: (_code_with_dead(35, device=device),)),
+        Case("ReLU code, 6 samples, 3 of 10 units dead", lambda: (_code_with_dead(30),)),
+        Case("code with negative entries (as before a ReLU)", lambda: (_signed_code(),)),
+        Case("no dead unit", no_dead),
+        Case("batch of 1", lambda: (_relu_code(1, 12, seed=32),)),
+        Case("all-zero code", lambda: (torch.zeros(3, 8),)),
+        Case("float64", lambda: (_code_with_dead(33, dtype=torch.float64),)),
+        Case("code that requires grad", lambda: with_grad(_code_with_dead(34))),
+        Case(f"code on {device}", lambda: (_code_with_dead(35, device=device),)),
     ]
 
 

@@ -5,6 +5,7 @@ forward pass raises halfway) and no autograd graph kept.
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable
 
 import torch
@@ -64,31 +65,32 @@ def _model(n_in: int, n_hidden: int, n_classes: int, seed: int, *, dtype=torch.f
 # ---------------------------------------------------------------- record_activations
 
 
-def _record_input(model, X, layer, batch_size=4096):
-    chunks = []
-    handle = model.get_submodule(layer).register_forward_hook(lambda m, i, o: chunks.append(i[0].detach()))
-    with torch.no_grad():
+def _hooked_batches(model, X, layer, batch_size, hook, *, remove=True, no_grad=True) -> None:
+    """The loop these mistakes share: hook the layer, run the batches, then remove the hook (after
+    the loop, not in a ``finally:``, so an error leaves it on; ``remove=False`` never removes it)."""
+    handle = model.get_submodule(layer).register_forward_hook(hook)
+    with torch.no_grad() if no_grad else contextlib.nullcontext():
         for k in range(0, len(X), batch_size):
             model(X[k : k + batch_size])
-    handle.remove()
+    if remove:
+        handle.remove()
+
+
+def _record_input(model, X, layer, batch_size=4096):
+    chunks = []
+    _hooked_batches(model, X, layer, batch_size, lambda m, i, o: chunks.append(i[0].detach()))
     return torch.cat(chunks)
 
 
 def _record_hook_kept(model, X, layer, batch_size=4096):
     chunks = []
-    model.get_submodule(layer).register_forward_hook(lambda m, i, o: chunks.append(o.detach()))
-    with torch.no_grad():
-        for k in range(0, len(X), batch_size):
-            model(X[k : k + batch_size])
+    _hooked_batches(model, X, layer, batch_size, lambda m, i, o: chunks.append(o.detach()), remove=False)
     return torch.cat(chunks)
 
 
 def _record_with_graph(model, X, layer, batch_size=4096):
     chunks = []
-    handle = model.get_submodule(layer).register_forward_hook(lambda m, i, o: chunks.append(o))
-    for k in range(0, len(X), batch_size):
-        model(X[k : k + batch_size])
-    handle.remove()
+    _hooked_batches(model, X, layer, batch_size, lambda m, i, o: chunks.append(o), no_grad=False)
     return torch.cat(chunks)
 
 
@@ -99,35 +101,19 @@ def _record_model_output(model, X, layer, batch_size=4096):
 
 def _record_last_batch(model, X, layer, batch_size=4096):
     store = {}
-
-    def hook(m, i, o):
-        store["h"] = o.detach()
-
-    handle = model.get_submodule(layer).register_forward_hook(hook)
-    with torch.no_grad():
-        for k in range(0, len(X), batch_size):
-            model(X[k : k + batch_size])
-    handle.remove()
+    _hooked_batches(model, X, layer, batch_size, lambda m, i, o: store.update(h=o.detach()))
     return store["h"]
 
 
 def _record_cat_columns(model, X, layer, batch_size=4096):
     chunks = []
-    handle = model.get_submodule(layer).register_forward_hook(lambda m, i, o: chunks.append(o.detach()))
-    with torch.no_grad():
-        for k in range(0, len(X), batch_size):
-            model(X[k : k + batch_size])
-    handle.remove()
+    _hooked_batches(model, X, layer, batch_size, lambda m, i, o: chunks.append(o.detach()))
     return torch.cat(chunks, dim=1)
 
 
 def _record_list(model, X, layer, batch_size=4096):
     chunks = []
-    handle = model.get_submodule(layer).register_forward_hook(lambda m, i, o: chunks.append(o.detach()))
-    with torch.no_grad():
-        for k in range(0, len(X), batch_size):
-            model(X[k : k + batch_size])
-    handle.remove()
+    _hooked_batches(model, X, layer, batch_size, lambda m, i, o: chunks.append(o.detach()))
     return chunks
 
 
@@ -137,11 +123,7 @@ def _record_always_relu(model, X, layer, batch_size=4096):
 
 def _record_removed_on_success_only(model, X, layer, batch_size=4096):
     chunks = []
-    handle = model.get_submodule(layer).register_forward_hook(lambda m, i, o: chunks.append(o.detach()))
-    with torch.no_grad():
-        for k in range(0, len(X), batch_size):
-            model(X[k : k + batch_size])
-    handle.remove()
+    _hooked_batches(model, X, layer, batch_size, lambda m, i, o: chunks.append(o.detach()))
     return torch.cat(chunks)
 
 
