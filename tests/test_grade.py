@@ -333,5 +333,14 @@ def test_a_real_lesson_blank_scores_zero_and_solved_scores_full(exercise, tmp_pa
     assert rows[1]["checks"] == f"{n_checks}/{n_checks}"
 
 
-def test_the_epilogue_is_valid_python():
-    ast.parse(grade._EPILOGUE.replace("__PARAMS__", repr("{}")))
+def test_the_cells_sent_to_the_kernel_are_one_line_calls_of_the_in_kernel_module():
+    from course_lib.grade import inkernel, submission
+
+    params = {"snapshot_key": "_k", "module_roots": ["course_lib"], "checks": [["double", "check_double", ["x"]]],
+              "check_timeout": float("inf"), "quiz_exprs": [["q", "'a' + \"b\""]]}
+    for entry in ("prologue", "epilogue"):
+        cell = submission.kernel_cell(entry, params)
+        assert "\n" not in cell and callable(getattr(inkernel, entry))
+        ast.parse(cell)
+        assert str(submission.INKERNEL) in cell and repr(json.dumps(params)) in cell
+
