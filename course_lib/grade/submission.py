@@ -2,7 +2,8 @@
 
 Before the first cell and after the last, the kernel runs a one-line cell from
 :func:`kernel_cell` that loads :mod:`course_lib.grade.inkernel` from the grader's library and
-calls its ``prologue`` or ``epilogue``.
+calls its ``prologue`` or ``epilogue``. The kernel is shut down (its whole process group
+killed) when the run ends, however it ends.
 """
 from __future__ import annotations
 
@@ -58,6 +59,19 @@ def this_python_kernel():
     return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=ThisPython())
 
 
+def shut_down(client, km) -> None:
+    """Stop the client's channels and kill the kernel's process group, whatever state it is in."""
+    from nbclient.util import run_sync
+
+    try:
+        if client.kc is not None:
+            client.kc.stop_channels()
+            client.kc = None
+    finally:
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
+
+
 @dataclass
 class Run:
     """What executing a submission gave."""
@@ -69,7 +83,7 @@ class Run:
 
 def execute_notebook(nb: nbformat.NotebookNode, workdir: Path, env: dict, *, cell_timeout: float,
                      timeout: float, prologue: str, epilogue: str, epilogue_timeout: float) -> Run:
-    """Run every code cell, then the grading step, in one fresh kernel."""
+    """Run every code cell, then the grading step, in one fresh kernel; shut it down afterwards."""
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from nbclient.util import run_sync
@@ -131,6 +145,8 @@ def execute_notebook(nb: nbformat.NotebookNode, workdir: Path, env: dict, *, cel
         run.fatal = "the kernel died (the notebook ended its own Python process or crashed it)"
     except Exception as err:  # kernel start-up and messaging problems
         run.fatal = f"could not run the notebook ({type(err).__name__}: {err})"
+    finally:
+        shut_down(client, km)
     return run
 
 
