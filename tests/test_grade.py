@@ -333,5 +333,54 @@ def test_a_real_lesson_blank_scores_zero_and_solved_scores_full(exercise, tmp_pa
     assert rows[1]["checks"] == f"{n_checks}/{n_checks}"
 
 
-def test_the_epilogue_is_valid_python():
-    ast.parse(grade._EPILOGUE.replace("__PARAMS__", repr("{}")))
+def test_the_cells_sent_to_the_kernel_are_one_line_calls_of_the_in_kernel_module():
+    from course_lib.grade import inkernel, submission
+
+    params = {"snapshot_key": "_k", "module_roots": ["course_lib"], "checks": [["double", "check_double", ["x"]]],
+              "check_timeout": float("inf"), "quiz_exprs": [["q", "'a' + \"b\""]]}
+    for entry in ("prologue", "epilogue"):
+        cell = submission.kernel_cell(entry, params)
+        assert "\n" not in cell and callable(getattr(inkernel, entry))
+        ast.parse(cell)
+        assert str(submission.INKERNEL) in cell and repr(json.dumps(params)) in cell
+
+
+# ---------------------------------------------------------------- no kernel outlives its notebook
+
+
+SLEEPER = ("import signal, subprocess, sys\n"
+           "sleeper = subprocess.Popen([sys.executable, '-c', 'import signal, time; "
+           "signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(600)'])\n"
+           "open({pid_file!r}, 'w').write(str(sleeper.pid))")
+ENDINGS = {
+    "ok": "x = 1",
+    "raises": 'raise RuntimeError("boom")',
+    "hangs": "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+}
+
+
+@pytest.mark.parametrize("ending", list(ENDINGS))
+def test_grading_a_notebook_leaves_no_kernel_or_kernel_child_running(toy, tmp_path, monkeypatch, ending):
+    """The kernel, and what it started, are gone once a notebook is graded, however its run ended."""
+    psutil = pytest.importorskip("psutil")
+    from course_lib.checks import core
+
+    monkeypatch.setattr(core, "_REGISTRY", {k: list(v) for k, v in core._REGISTRY.items()})
+    monkeypatch.syspath_prepend(str(toy))  # the grader imports toy_checks here, the kernel via PYTHONPATH
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(toy), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    pid_file = tmp_path / "sleeper.pid"
+    path = submission(toy, f"00_leak_{ending}.ipynb", GOOD,
+                      insert={2: SLEEPER.format(pid_file=str(pid_file)), 3: ENDINGS[ending]})
+    me = psutil.Process()
+    before = {p.pid for p in me.children(recursive=True)}
+    try:
+        row = grade.grade_notebook(path, checks_module="toy_checks", reference=toy / "exercises" / "00_toy.ipynb",
+                                   cell_timeout=5, check_timeout=3)
+    finally:
+        sys.modules.pop("toy_checks", None)
+    left = [p for p in me.children(recursive=True) if p.pid not in before
+            and p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert left == [], f"still running after grading: {[p.cmdline() for p in left]}"
+    sleeper = int(pid_file.read_text())
+    assert not psutil.pid_exists(sleeper) or psutil.Process(sleeper).status() == psutil.STATUS_ZOMBIE
+    assert row.status == {"ok": "ok", "raises": "errors", "hangs": "not graded"}[ending], row.notes

@@ -1,0 +1,198 @@
+"""Executing one submission: a private copy, run top to bottom in a fresh kernel (nbclient).
+
+Before the first cell and after the last, the kernel runs a one-line cell from
+:func:`kernel_cell` that loads :mod:`course_lib.grade.inkernel` from the grader's library and
+calls its ``prologue`` or ``epilogue``. The kernel is shut down (its whole process group
+killed) when the run ends, however it ends.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from course_lib.grade.source import first_line
+from course_lib.grade.spec import LIBRARY_DIR, LessonSpec
+from course_lib.grade.tamper import progress_claims
+
+INKERNEL = Path(__file__).resolve().with_name("inkernel.py")
+INKERNEL_NAME = "_course_grading_inkernel"  # the name it is loaded under in the kernel (not in sys.modules)
+
+
+def kernel_cell(entry: str, params: dict) -> str:
+    """The one line that runs ``inkernel.<entry>(json.dumps(params))`` in the kernel.
+
+    The module is loaded from its file in the grader's library, not imported by name, so that
+    nothing the notebook put in ``sys.modules`` or on ``sys.path`` can stand in for it; the
+    names the line binds are deleted again.
+    """
+    return (f"import importlib.util as __course_u; "
+            f"__course_m = __course_u.module_from_spec(__course_u.spec_from_file_location("
+            f"{INKERNEL_NAME!r}, {str(INKERNEL)!r})); "
+            f"__course_m.__spec__.loader.exec_module(__course_m); "
+            f"__course_m.{entry}({json.dumps(params)!r}); del __course_u, __course_m")
+
+
+def cell_errors(cell: nbformat.NotebookNode) -> list[str]:
+    """``"Name: value"`` of every error the cell's outputs show."""
+    return [f"{o.get('ename', 'Error')}: {o.get('evalue', '')}".strip().rstrip(":")
+            for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+
+
+def this_python_kernel():
+    """A kernel manager for a kernel of this very interpreter (not whatever ``python3`` names)."""
+    from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+    from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ThisPython(KernelSpecManager):
+        def get_kernel_spec(self, kernel_name):
+            return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+
+    return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=ThisPython())
+
+
+def shut_down(client, km) -> None:
+    """Stop the client's channels and kill the kernel's process group, whatever state it is in."""
+    from nbclient.util import run_sync
+
+    try:
+        if client.kc is not None:
+            client.kc.stop_channels()
+            client.kc = None
+    finally:
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
+
+
+@dataclass
+class Run:
+    """What executing a submission gave."""
+
+    notes: list[str] = field(default_factory=list)
+    fatal: str = ""  # why nothing could be graded
+    result: dict | None = None
+
+
+def execute_notebook(nb: nbformat.NotebookNode, workdir: Path, env: dict, *, cell_timeout: float,
+                     timeout: float, prologue: str, epilogue: str, epilogue_timeout: float) -> Run:
+    """Run every code cell, then the grading step, in one fresh kernel; shut it down afterwards."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from nbclient.util import run_sync
+
+    run = Run()
+    km = this_python_kernel()
+    client = NotebookClient(nb, km=km, timeout=int(cell_timeout), allow_errors=True,
+                            record_timing=False, resources={"metadata": {"path": str(workdir)}})
+
+    def execute(cell, index, limit) -> str:
+        client.timeout = max(1, int(limit + 0.999))
+        try:
+            client.execute_cell(cell, index)
+        except CellTimeoutError:
+            return "timeout"
+        return "ok"
+
+    def execute_extra(source: str, limit: float) -> tuple[str, nbformat.NotebookNode]:
+        """Run code that is not part of the notebook (the cell is removed again afterwards)."""
+        cell = nbformat.v4.new_code_cell(source)
+        nb.cells.append(cell)
+        try:
+            return execute(cell, len(nb.cells) - 1, limit), cell
+        finally:
+            nb.cells.remove(cell)
+
+    try:
+        with client.setup_kernel(env=env):
+            status, cell = execute_extra(prologue, max(cell_timeout, 120))  # imports torch
+            if status == "timeout" or cell_errors(cell):
+                run.notes.append("the grader could not import the course's checks before the run ("
+                                 + (cell_errors(cell) or ["timed out"])[0] + ")")
+            deadline = time.monotonic() + timeout
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                where = f"cell {index + 1} ({first_line(cell)})"
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    run.notes.append(f"stopped at {where}: the notebook ran longer than {timeout:g} s")
+                    break
+                limit = min(cell_timeout, left)
+                if execute(cell, index, limit) == "timeout":
+                    run.notes.append(f"{where} ran longer than {limit:g} s and was interrupted")
+                    run_sync(client.km.interrupt_kernel)()
+                    if execute_extra("pass", 30)[0] == "timeout":
+                        run.fatal = f"the kernel stopped responding after {where} was interrupted"
+                        return run
+                    continue
+                errors = [e for e in cell_errors(cell) if not e.startswith("KeyboardInterrupt")]
+                if errors:
+                    run.notes.append(f"{where} raised {errors[0]}")
+            status, grading = execute_extra(epilogue, epilogue_timeout)
+            if status == "timeout":
+                run.fatal = f"the grading step did not finish within {epilogue_timeout:g} s"
+            elif cell_errors(grading):
+                run.fatal = f"the grading step failed ({cell_errors(grading)[0]})"
+    except DeadKernelError:
+        run.fatal = "the kernel died (the notebook ended its own Python process or crashed it)"
+    except Exception as err:  # kernel start-up and messaging problems
+        run.fatal = f"could not run the notebook ({type(err).__name__}: {err})"
+    finally:
+        shut_down(client, km)
+    return run
+
+
+def run_submission(path: Path, spec: LessonSpec, answers: dict, module_roots: list[str],
+                   checks_module: str, cell_timeout: float, timeout: float, check_timeout: float,
+                   fast: bool, executed_dir: Path | None) -> tuple[Run, tuple[dict[str, set[str]], str]]:
+    """Execute a copy of ``path`` in a temporary folder; the run, and what its progress file claims."""
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
+        tmp = Path(tmp)
+        work = tmp / "work"
+        work.mkdir()
+        shutil.copy2(path, work / "submission.ipynb")
+        nb = nbformat.read(str(work / "submission.ipynb"), as_version=4)
+        nonce = secrets.token_hex(8)
+        params = {
+            "module_roots": module_roots,
+            "checks_module": checks_module,
+            "progress_file": str(tmp / f"official-{nonce}.json"),
+            "snapshot_key": f"_course_grading_{nonce}",
+            "result_file": str(tmp / f"result-{nonce}.json"),
+            "library_dir": str(LIBRARY_DIR),
+            "check_timeout": check_timeout,
+            "checks": spec.checks,
+            "quiz_exprs": [(qid, src) for qid, (kind, src) in answers.items() if kind == "expr"],
+        }
+        env = dict(os.environ)
+        env.pop("COURSE_STRICT_CHECKS", None)
+        env["COURSE_PROGRESS_FILE"] = str(tmp / "run-progress.json")
+        if fast:
+            env["COURSE_FAST"] = "1"
+        else:
+            env.pop("COURSE_FAST", None)
+        n_items = len(spec.checks) + len(params["quiz_exprs"])
+        prologue = kernel_cell("prologue", {
+            "snapshot_key": params["snapshot_key"], "module_roots": module_roots,
+            "modules": [checks_module, "course_lib.quiz", "course_lib.progress"]})
+        run = execute_notebook(nb, work, env, cell_timeout=cell_timeout, timeout=timeout,
+                               prologue=prologue, epilogue=kernel_cell("epilogue", params),
+                               epilogue_timeout=check_timeout * max(1, n_items) + 60)
+        if not run.fatal:
+            try:
+                run.result = json.loads(Path(params["result_file"]).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as err:
+                run.fatal = f"the grading step left no readable result ({type(err).__name__})"
+        claims = progress_claims(tmp / "run-progress.json", spec.lesson)
+        if executed_dir is not None:
+            executed_dir.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nb, str(executed_dir / Path(path).name))
+    return run, claims
