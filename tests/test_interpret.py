@@ -1,6 +1,7 @@
 """course_lib.interpret: hand-computed cases, error messages, toy training and the explorer."""
 from __future__ import annotations
 
+import importlib
 import math
 
 import matplotlib
@@ -12,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from course_lib import interpret as I  # noqa: E402
+from course_lib.interpret.figures import _draw_mosaic  # noqa: E402
 from course_lib.models import Autoencoder  # noqa: E402
 
 # ------------------------------------------------------------------ top_activating_examples
@@ -293,7 +295,7 @@ def test_lesson_figures_build():
 def test_mosaic_scales_each_diverging_tile_on_its_own():
     fig, ax = plt.subplots()
     tiles = torch.stack([torch.full((2, 2), 4.0), torch.full((2, 2), -0.5)]).numpy()
-    I._draw_mosaic(ax, tiles, diverging=True)
+    _draw_mosaic(ax, tiles, diverging=True)
     canvas = ax.images[0].get_array()
     values = sorted(set(float(v) for v in canvas.compressed()))
     assert values == [-1.0, 1.0]
@@ -327,3 +329,32 @@ def test_widgets_unavailable_in_fast_mode_and_outside_a_kernel(monkeypatch):
     assert not I.widgets_available()
     monkeypatch.setenv("COURSE_FAST", "0")
     assert not I.widgets_available()  # pytest is not a Jupyter kernel
+
+
+# ------------------------------------------------------------------ the package and its modules
+
+PUBLIC_API = {  # the names course notebooks, checks and tests use; the split must keep all of them
+    "LatentExplorer", "TOY_NAMES", "TOY_PATTERNS", "activation_table", "bar_images",
+    "class_mean_activation", "class_selectivity", "compare_features", "explore",
+    "factor_correlations", "factor_match_score", "format_tables", "latent_figure", "make_bars",
+    "matched_features_figure", "one_latent_per_pattern", "selectivity_histogram",
+    "top_activating_examples", "top_examples_figure", "toy_dataset", "train_toy_models",
+    "widgets_available",
+}
+SUBMODULES = ("measures", "datasets", "toy", "figures", "widgets")
+
+
+def test_package_exports_the_same_public_api():
+    assert len(I.__all__) == len(set(I.__all__)) and set(I.__all__) == PUBLIC_API
+    assert all(hasattr(I, name) for name in PUBLIC_API)
+
+
+def test_every_public_name_comes_from_exactly_one_submodule():
+    owners = {}
+    for sub in SUBMODULES:
+        module = importlib.import_module(f"course_lib.interpret.{sub}")
+        for name in module.__all__:
+            assert name not in owners, f"{name} is exported by both {owners.get(name)} and {sub}"
+            owners[name] = sub
+            assert getattr(I, name) is getattr(module, name)
+    assert set(owners) == PUBLIC_API
