@@ -15,6 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from course_lib import interpret as I  # noqa: E402
 from course_lib.interpret.figures import _draw_mosaic  # noqa: E402
 from course_lib.models import Autoencoder  # noqa: E402
+from course_lib.sparsity import l1_penalty  # noqa: E402
+from course_lib.train import train  # noqa: E402
 
 # ------------------------------------------------------------------ top_activating_examples
 
@@ -223,6 +225,43 @@ def test_toy_training_learns_and_returns_course_models():
 def test_toy_training_rejects_other_activations():
     with pytest.raises(ValueError, match="activation must be 'relu' or 'topk'"):
         I.train_toy_models(torch.ones(3, 4), [0], activation="sigmoid")
+
+
+def _trained_by_the_course_loop(X, seed, steps, *, activation="relu", k=None, l1=0.0, unit_norm_decoder=False,
+                                pre_bias=False, lr=1e-2):
+    """One real Autoencoder trained by course_lib.train.train, one full batch per epoch."""
+    model = Autoencoder(X.shape[1], 4, activation, k=k, unit_norm_decoder=unit_norm_decoder,
+                        pre_bias=pre_bias, seed=seed)
+    if pre_bias:
+        model.init_pre_bias(X)
+    train(model, X, epochs=steps, batch_size=len(X), lr=lr, penalty=lambda z, m: l1_penalty(z, l1), progress=False)
+    return model
+
+
+@pytest.mark.parametrize("kwargs", [dict(pre_bias=True), dict(activation="topk", k=1, pre_bias=True),
+                                    dict(l1=0.1, unit_norm_decoder=True, pre_bias=True)])
+def test_toy_training_equals_the_course_training_loop_per_model(kwargs):
+    X, _ = I.toy_dataset(60, seed=2)
+    together = I.train_toy_models(X, [0, 5], steps=40, **kwargs)
+    for seed, model in zip([0, 5], together):
+        reference = _trained_by_the_course_loop(X, seed, 40, **kwargs)
+        for (name, a), b in zip(model.named_parameters(), reference.parameters()):
+            assert torch.allclose(a, b, atol=1e-5), name
+
+
+def test_unit_norm_toy_training_keeps_every_seeds_decoder_columns_at_unit_norm():
+    X, _ = I.toy_dataset(60, seed=0)
+    for model in I.train_toy_models(X, [0, 1, 2], steps=30, l1=0.1, unit_norm_decoder=True):
+        assert model.unit_norm_decoder
+        assert torch.allclose(model.decoder_weight.norm(dim=0), torch.ones(4), atol=1e-5)
+
+
+def test_toy_training_leaves_the_global_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    I.train_toy_models(torch.ones(5, 4), [0, 1], steps=2)
+    assert torch.equal(torch.rand(3), expected)
 
 
 def test_one_latent_per_pattern():

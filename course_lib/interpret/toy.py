@@ -6,16 +6,39 @@
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Mapping, Sequence
 
 import torch
 from torch import nn
+from torch.func import functional_call, stack_module_state
 
 from ..models import Autoencoder
-from ..sparsity import topk_activation
+from ..sparsity import l1_penalty
+from ..train import reconstruction_loss
 from .datasets import TOY_NAMES, TOY_PATTERNS
 
 __all__ = ["train_toy_models", "activation_table", "one_latent_per_pattern", "format_tables"]
+
+
+class _StackedUnitNormDecoder:
+    """The stacked decoder weights of S models, seen the way one Autoencoder sees its own.
+
+    ``decoder.weight`` is the (S, D, H) stack viewed as (D, S, H), so its dim-0 column norms are
+    each model's per-latent norms and :meth:`Autoencoder.project_decoder_grad_` and
+    :meth:`Autoencoder.normalize_decoder_` constrain every seed at once, in place.
+    """
+
+    def __init__(self, stacked_weight: torch.Tensor) -> None:
+        self._stacked = stacked_weight
+        self.decoder = SimpleNamespace(weight=stacked_weight.detach().permute(1, 0, 2))
+
+    def project_grad_(self) -> None:
+        self.decoder.weight.grad = self._stacked.grad.permute(1, 0, 2)
+        Autoencoder.project_decoder_grad_(self)
+
+    def normalize_(self) -> None:
+        Autoencoder.normalize_decoder_(self)
 
 
 def train_toy_models(
@@ -36,7 +59,8 @@ def train_toy_models(
     Every model starts from the weights of ``Autoencoder(D, n_latent, activation, k=k,
     unit_norm_decoder=..., pre_bias=..., seed=seed)`` (with ``pre_bias``, the decoder bias starts
     at the data mean and is subtracted from the input before encoding);
-    the weights of all seeds are stacked and trained together with full-batch Adam (each seed's
+    the weights of all seeds are stacked and trained together with full-batch Adam, the
+    Autoencoder's own forward pass mapped over the seeds with :func:`torch.vmap` (each seed's
     parameters only see their own loss, so this equals training them one by one, only faster).
     Loss per model: squared error summed over inputs, averaged over samples, plus
     ``l1 * sum |z|`` averaged over samples. Returns the trained models, in seed order.
@@ -44,39 +68,34 @@ def train_toy_models(
     if activation not in ("relu", "topk"):
         raise ValueError(f"activation must be 'relu' or 'topk', got {activation!r}")
     X = X.float()
-    D = X.shape[1]
-    models = [Autoencoder(D, n_latent, activation, k=k, unit_norm_decoder=unit_norm_decoder,
+    models = [Autoencoder(X.shape[1], n_latent, activation, k=k, unit_norm_decoder=unit_norm_decoder,
                           pre_bias=pre_bias, seed=s) for s in seeds]
     if pre_bias:
         for m in models:
             m.init_pre_bias(X)
-    W_e = torch.stack([m.encoder.weight.detach() for m in models]).requires_grad_()  # (S, H, D)
-    b_e = torch.stack([m.encoder.bias.detach() for m in models]).requires_grad_()  # (S, H)
-    W_d = torch.stack([m.decoder.weight.detach() for m in models]).requires_grad_()  # (S, D, H)
-    b_d = torch.stack([m.decoder.bias.detach() for m in models]).requires_grad_()  # (S, D)
-    params = [W_e, b_e, W_d, b_d]
-    opt = torch.optim.Adam(params, lr=lr)
+    params, buffers = stack_module_state(models)  # {name: (S, *shape)}: fresh leaves that need grad
+    template = models[0]  # supplies the code of the forward pass; its own weights are not used
+
+    def loss_of_one(p: dict, b: dict) -> torch.Tensor:
+        x_hat, z = functional_call(template, (p, b), (X,))
+        return reconstruction_loss(X, x_hat) + l1_penalty(z, l1)
+
+    loss_per_seed = torch.vmap(loss_of_one)
+    opt = torch.optim.Adam(params.values(), lr=lr)
+    decoder = _StackedUnitNormDecoder(params["decoder.weight"]) if unit_norm_decoder else None
     for _ in range(steps):
-        x_in = X - b_d[:, None, :] if pre_bias else X  # (S or 1, N, D)
-        h = torch.einsum("snd,shd->snh", x_in.expand(len(W_e), -1, -1), W_e) + b_e[:, None, :]
-        z = torch.relu(topk_activation(h, k)) if activation == "topk" else torch.relu(h)
-        x_hat = torch.einsum("snh,sdh->snd", z, W_d) + b_d[:, None, :]
-        loss = (x_hat - X).pow(2).sum(-1).mean(-1).sum() + l1 * z.abs().sum(-1).mean(-1).sum()
+        loss = loss_per_seed(params, buffers).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        if unit_norm_decoder:
-            with torch.no_grad():
-                W_d.grad.sub_(W_d * (W_d * W_d.grad).sum(1, keepdim=True))
+        if decoder is not None:
+            decoder.project_grad_()
         opt.step()
-        if unit_norm_decoder:
-            with torch.no_grad():
-                W_d.div_(W_d.norm(dim=1, keepdim=True).clamp_min(1e-8))
+        if decoder is not None:
+            decoder.normalize_()
     with torch.no_grad():
         for i, m in enumerate(models):
-            m.encoder.weight.copy_(W_e[i])
-            m.encoder.bias.copy_(b_e[i])
-            m.decoder.weight.copy_(W_d[i])
-            m.decoder.bias.copy_(b_d[i])
+            for name, p in m.named_parameters():
+                p.copy_(params[name][i])
     return models
 
 
