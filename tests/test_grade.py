@@ -28,29 +28,23 @@ STUB = 'raise NotImplementedError("Replace this line with your code")'
 TOY_CHECKS = '''
 """Checks of a synthetic lesson used by the grading tests."""
 import torch
-from course_lib.checks.core import Case, Mistake, rand, register, run_check
-
-register("00", "double")
-register("00", "row_l1")
+from course_lib.checks.core import Case, Mistake, check, rand
 
 
-def check_double(double):
-    return run_check(lesson="00", exercise="double", learner_fn=double, reference=lambda x: 2 * x,
-                     cases=[Case("vector", lambda: (rand(5, seed=0),)),
-                            Case("matrix", lambda: (rand(3, 4, seed=1),))],
-                     mistakes=[Mistake("You added 2 instead of doubling.", lambda x: x + 2)])
+@check("00", reference=lambda x: 2 * x, mistakes=[Mistake("You added 2 instead of doubling.", lambda x: x + 2)])
+def check_double():
+    return [Case("vector", lambda: (rand(5, seed=0),)), Case("matrix", lambda: (rand(3, 4, seed=1),))]
 
 
-def check_row_l1(row_l1):
-    return run_check(lesson="00", exercise="row_l1", learner_fn=row_l1,
-                     reference=lambda z: z.abs().sum(dim=1).mean(),
-                     cases=[Case("batch of 4", lambda: (rand(4, 6, seed=2),))],
-                     mistakes=[Mistake("You forgot the absolute value.", lambda z: z.sum(dim=1).mean())])
+@check("00", reference=lambda z: z.abs().sum(dim=1).mean(),
+       mistakes=[Mistake("You forgot the absolute value.", lambda z: z.sum(dim=1).mean())])
+def check_row_l1():
+    return [Case("batch of 4", lambda: (rand(4, 6, seed=2),))]
 '''
 
 SOLUTION_CELLS = [
     ("md", "# 00 · A toy lesson\n\nTwo functions and two quiz questions."),
-    ("code", "import torch\nfrom course_lib import progress, quiz\nimport toy_checks as checks"),
+    ("code", "import torch\nfrom course_lib import course, quiz\nimport toy_checks as checks"),
     ("code", 'def double(x):\n    """Twice x."""\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION'),
     ("code", "checks.check_double(double)"),
     ("code", 'def row_l1(z):\n    """Mean over rows of the L1 norm of each row."""\n'
@@ -58,7 +52,7 @@ SOLUTION_CELLS = [
     ("code", "checks.check_row_l1(row_l1)"),
     ("code", '# BEGIN SOLUTION\nquiz.answer("00-device-order", "b")\n# END SOLUTION'),
     ("code", '# BEGIN SOLUTION\nquiz.answer("00-device-variable", "COURSE_DEVICE")\n# END SOLUTION'),
-    ("code", "progress.summary()"),
+    ("code", "course.summary()"),
 ]
 GOOD = {"double": "return 2 * x", "row_l1": "return z.abs().sum(dim=1).mean()"}
 
@@ -157,7 +151,7 @@ def test_static_scan_finds_replaced_checks_and_progress_writes():
         new_code_cell("setattr(quiz, 'grade', lambda q, r: True)"),
         new_code_cell("pg.record('00', 'double', True, kind='check')"),
         new_code_cell("open(os.environ['COURSE_PROGRESS_FILE'], 'w').write('{}')"),
-        new_code_cell("checks.check_double(double)\nx = progress.summary()\nmy.value = 3"),
+        new_code_cell("checks.check_double(double)\nx = course.summary()\nmy.value = 3"),
     ])
     assert grade.static_tampering(nb) == [
         "cell 2 replaces `c.check_double`",

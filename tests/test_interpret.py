@@ -1,6 +1,7 @@
 """course_lib.interpret: hand-computed cases, error messages, toy training and the explorer."""
 from __future__ import annotations
 
+import importlib
 import math
 
 import matplotlib
@@ -12,7 +13,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from course_lib import interpret as I
+from course_lib.interpret.figures import _draw_mosaic
 from course_lib.models import Autoencoder
+from course_lib.sparsity import l1_penalty
+from course_lib.train import train
 
 # ------------------------------------------------------------------ top_activating_examples
 
@@ -223,6 +227,43 @@ def test_toy_training_rejects_other_activations():
         I.train_toy_models(torch.ones(3, 4), [0], activation="sigmoid")
 
 
+def _trained_by_the_course_loop(X, seed, steps, *, activation="relu", k=None, l1=0.0, unit_norm_decoder=False,
+                                pre_bias=False, lr=1e-2):
+    """One real Autoencoder trained by course_lib.train.train, one full batch per epoch."""
+    model = Autoencoder(X.shape[1], 4, activation, k=k, unit_norm_decoder=unit_norm_decoder,
+                        pre_bias=pre_bias, seed=seed)
+    if pre_bias:
+        model.init_pre_bias(X)
+    train(model, X, epochs=steps, batch_size=len(X), lr=lr, penalty=lambda z, m: l1_penalty(z, l1), progress=False)
+    return model
+
+
+@pytest.mark.parametrize("kwargs", [dict(pre_bias=True), dict(activation="topk", k=1, pre_bias=True),
+                                    dict(l1=0.1, unit_norm_decoder=True, pre_bias=True)])
+def test_toy_training_equals_the_course_training_loop_per_model(kwargs):
+    X, _ = I.toy_dataset(60, seed=2)
+    together = I.train_toy_models(X, [0, 5], steps=40, **kwargs)
+    for seed, model in zip([0, 5], together):
+        reference = _trained_by_the_course_loop(X, seed, 40, **kwargs)
+        for (name, a), b in zip(model.named_parameters(), reference.parameters()):
+            assert torch.allclose(a, b, atol=1e-5), name
+
+
+def test_unit_norm_toy_training_keeps_every_seeds_decoder_columns_at_unit_norm():
+    X, _ = I.toy_dataset(60, seed=0)
+    for model in I.train_toy_models(X, [0, 1, 2], steps=30, l1=0.1, unit_norm_decoder=True):
+        assert model.unit_norm_decoder
+        assert torch.allclose(model.decoder_weight.norm(dim=0), torch.ones(4), atol=1e-5)
+
+
+def test_toy_training_leaves_the_global_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    I.train_toy_models(torch.ones(5, 4), [0, 1], steps=2)
+    assert torch.equal(torch.rand(3), expected)
+
+
 def test_one_latent_per_pattern():
     clean = torch.tensor([[0.9, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1.2, 0.0], [0.0, 0.0, 0.7]])
     assert I.one_latent_per_pattern(clean)
@@ -293,7 +334,7 @@ def test_lesson_figures_build():
 def test_mosaic_scales_each_diverging_tile_on_its_own():
     fig, ax = plt.subplots()
     tiles = torch.stack([torch.full((2, 2), 4.0), torch.full((2, 2), -0.5)]).numpy()
-    I._draw_mosaic(ax, tiles, diverging=True)
+    _draw_mosaic(ax, tiles, diverging=True)
     canvas = ax.images[0].get_array()
     values = sorted(set(float(v) for v in canvas.compressed()))
     assert values == [-1.0, 1.0]
@@ -327,3 +368,32 @@ def test_widgets_unavailable_in_fast_mode_and_outside_a_kernel(monkeypatch):
     assert not I.widgets_available()
     monkeypatch.setenv("COURSE_FAST", "0")
     assert not I.widgets_available()  # pytest is not a Jupyter kernel
+
+
+# ------------------------------------------------------------------ the package and its modules
+
+PUBLIC_API = {  # the names course notebooks, checks and tests use; the split must keep all of them
+    "LatentExplorer", "TOY_NAMES", "TOY_PATTERNS", "activation_table", "bar_images",
+    "class_mean_activation", "class_selectivity", "compare_features", "explore",
+    "factor_correlations", "factor_match_score", "format_tables", "latent_figure", "make_bars",
+    "matched_features_figure", "one_latent_per_pattern", "selectivity_histogram",
+    "top_activating_examples", "top_examples_figure", "toy_dataset", "train_toy_models",
+    "widgets_available",
+}
+SUBMODULES = ("measures", "datasets", "toy", "figures", "widgets")
+
+
+def test_package_exports_the_same_public_api():
+    assert len(I.__all__) == len(set(I.__all__)) and set(I.__all__) == PUBLIC_API
+    assert all(hasattr(I, name) for name in PUBLIC_API)
+
+
+def test_every_public_name_comes_from_exactly_one_submodule():
+    owners = {}
+    for sub in SUBMODULES:
+        module = importlib.import_module(f"course_lib.interpret.{sub}")
+        for name in module.__all__:
+            assert name not in owners, f"{name} is exported by both {owners.get(name)} and {sub}"
+            owners[name] = sub
+            assert getattr(I, name) is getattr(module, name)
+    assert set(owners) == PUBLIC_API

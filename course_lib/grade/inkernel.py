@@ -36,7 +36,8 @@ def is_ours(name: str, roots: list[str]) -> bool:
 
 
 def snapshot(roots: list[str], modules: list[str]) -> dict[str, dict[str, tuple]]:
-    """Import ``modules``, then record every function (and method) of every loaded module under ``roots``.
+    """Import ``modules``, then record every function (and method, and course object that can be
+    called, such as a check) of every loaded module under ``roots``.
 
     ``{module: {"name" or "Class.method": (function, its code object)}}``.
     """
@@ -50,6 +51,8 @@ def snapshot(roots: list[str], modules: list[str]) -> dict[str, dict[str, tuple]
         for attr, value in vars(m).items():
             if isinstance(value, types.FunctionType):
                 functions[attr] = (value, value.__code__)
+            elif callable(value) and not isinstance(value, type) and is_ours(type(value).__module__, roots):
+                functions[attr] = (value, None)  # a course object such as a Check: its identity
             elif isinstance(value, type) and value.__module__ == n:
                 for meth, fn in vars(value).items():
                     if isinstance(fn, types.FunctionType):
@@ -94,8 +97,10 @@ def replaced(record: dict, old: dict[str, types.ModuleType]) -> list[str]:
 
 
 def from_library(obj: Any, library_dir: str) -> bool:
-    """Whether ``obj`` is a function whose code comes from a file under ``library_dir``."""
+    """Whether ``obj`` is a function (or a callable object) whose code comes from a file under ``library_dir``."""
     code = getattr(obj, "__code__", None)
+    if code is None and callable(obj) and not isinstance(obj, type):  # a callable object: its class's
+        code = getattr(type(obj).__call__, "__code__", None)
     return code is not None and os.path.abspath(code.co_filename).startswith(library_dir)
 
 

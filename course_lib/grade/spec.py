@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from course_lib.grade.source import call_name, calls, first_str, python_cells
+from course_lib import course
+from course_lib.grade.source import call_name, calls, python_cells
 
 LIBRARY_DIR = Path(__file__).resolve().parent.parent  # the course_lib folder the grader runs from
 
@@ -51,23 +53,18 @@ def find_reference(lesson: str, nb: nbformat.NotebookNode | None = None) -> Path
 
 def lesson_spec(lesson: str, checks_module: str = "course_lib.checks",
                 reference: Path | None = None) -> LessonSpec:
-    """The checks (from the registry) and quiz questions of ``lesson``.
+    """The checks and quiz questions of ``lesson``, from the course manifest (:mod:`course_lib.course`).
 
-    This is the one place that decides what a lesson's graded items are. The argument of each
-    check call, and the quiz questions, come from the official exercise notebook when one is
-    given; otherwise every registered check ``<name>`` is called as ``check_<name>(<name>)`` and
-    every quiz question of the lesson counts.
+    The manifest decides what a lesson grades, as it does for the learner's score table. The
+    official exercise notebook, when given, only tells how each check is called (its argument).
+    ``checks_module`` is imported first, so that the checks it declares are registered.
     """
-    import importlib
-
-    from course_lib import quiz
-    from course_lib.checks.core import registered
-
     module = importlib.import_module(checks_module)
-    names = list(registered().get(lesson, []))
+    try:
+        items = course.items(lesson)
+    except KeyError as err:
+        raise NotGraded(str(err.args[0])) from None
     arguments: dict[str, list[str]] = {}
-    quiz_ids: list[str] = []
-    bank = {q["id"] for q in quiz.questions(lesson)}
     if reference is not None:
         ref = nbformat.read(str(reference), as_version=4)
         for _index, tree in python_cells(ref):
@@ -75,20 +72,13 @@ def lesson_spec(lesson: str, checks_module: str = "course_lib.checks",
                 name = call_name(call)
                 if name.startswith("check_") and name not in arguments and call.args:
                     arguments[name] = [ast.unparse(arg) for arg in call.args]
-                    if name[len("check_"):] not in names:
-                        names.append(name[len("check_"):])
-                qid = first_str(call)
-                if name in ("ask", "answer") and qid in bank and qid not in quiz_ids:
-                    quiz_ids.append(qid)
-    else:
-        quiz_ids = [q["id"] for q in quiz.questions(lesson)]
     checks = []
-    for name in names:
+    for name in items["check"]:
         function = f"check_{name}"
         if not callable(getattr(module, function, None)):
             raise NotGraded(f"{checks_module} has no {function} for the registered exercise {name!r}")
         checks.append((name, function, arguments.get(function, [name])))
-    return LessonSpec(lesson, checks, quiz_ids, reference)
+    return LessonSpec(lesson, checks, list(items["quiz"]), reference)
 
 
 def detect_lesson(nb: nbformat.NotebookNode, path: Path) -> str | None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from course_lib import config
 from course_lib.grade.source import first_line
 from course_lib.grade.spec import LIBRARY_DIR, LessonSpec
 from course_lib.grade.tamper import progress_claims
@@ -173,12 +174,12 @@ def run_submission(path: Path, spec: LessonSpec, answers: dict, module_roots: li
             "quiz_exprs": [(qid, src) for qid, (kind, src) in answers.items() if kind == "expr"],
         }
         env = dict(os.environ)
-        env.pop("COURSE_STRICT_CHECKS", None)
-        env["COURSE_PROGRESS_FILE"] = str(tmp / "run-progress.json")
+        env.pop(config.STRICT_CHECKS, None)
+        env[config.PROGRESS_FILE] = str(tmp / "run-progress.json")
         if fast:
-            env["COURSE_FAST"] = "1"
+            env[config.FAST] = "1"
         else:
-            env.pop("COURSE_FAST", None)
+            env.pop(config.FAST, None)
         n_items = len(spec.checks) + len(params["quiz_exprs"])
         prologue = kernel_cell("prologue", {
             "snapshot_key": params["snapshot_key"], "module_roots": module_roots,

@@ -1,0 +1,36 @@
+"""Looking inside a trained autoencoder: what does each latent respond to?
+
+Reference implementations of lesson 04's graded functions and the tools the lesson builds on,
+one module per concern (everything is re-exported here, so ``interpret.make_bars`` works):
+
+* :mod:`.measures` - :func:`top_activating_examples`, :func:`class_mean_activation`,
+  :func:`class_selectivity`, :func:`factor_correlations`, :func:`factor_match_score`;
+* :mod:`.datasets` - :func:`make_bars`, :func:`bar_images` (Foldiak's bars, known factors) and
+  :data:`TOY_PATTERNS`, :data:`TOY_NAMES`, :func:`toy_dataset` (the three-pattern toy);
+* :mod:`.toy` - :func:`train_toy_models`, :func:`activation_table`,
+  :func:`one_latent_per_pattern`, :func:`format_tables`: the three-pattern toy experiment;
+* :mod:`.figures` - :func:`compare_features`, :func:`top_examples_figure`,
+  :func:`selectivity_histogram`, :func:`matched_features_figure`, :func:`latent_figure`;
+* :mod:`.widgets` - :func:`widgets_available`, :class:`LatentExplorer`, :func:`explore`: a slider
+  over all latents.
+
+Shapes: codes ``Z`` are (N, n_latent); labels ``y`` are (N,) int64; ``factors`` are (N, n_factors).
+"""
+from __future__ import annotations
+
+from .datasets import TOY_NAMES, TOY_PATTERNS, bar_images, make_bars, toy_dataset
+from .figures import (compare_features, latent_figure, matched_features_figure, selectivity_histogram,
+                      top_examples_figure)
+from .measures import (class_mean_activation, class_selectivity, factor_correlations, factor_match_score,
+                       top_activating_examples)
+from .toy import activation_table, format_tables, one_latent_per_pattern, train_toy_models
+from .widgets import LatentExplorer, explore, widgets_available
+
+__all__ = [
+    "top_activating_examples", "class_mean_activation", "class_selectivity",
+    "make_bars", "bar_images", "factor_correlations", "factor_match_score",
+    "TOY_PATTERNS", "TOY_NAMES", "toy_dataset", "train_toy_models", "activation_table",
+    "one_latent_per_pattern", "format_tables",
+    "compare_features", "top_examples_figure", "selectivity_histogram", "matched_features_figure",
+    "latent_figure", "widgets_available", "LatentExplorer", "explore",
+]
