@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbclient.util import run_sync
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from course_lib import exercises, grade
@@ -181,7 +182,12 @@ def test_a_stale_exercise_touched_by_the_tool_is_still_regenerated(scratch):
 
 def run_cells(*sources: str) -> list[nbformat.NotebookNode]:
     nb = new_notebook(cells=[new_code_cell(s) for s in sources])
-    NotebookClient(nb, timeout=300, km=grade.this_python_kernel()).execute()
+    km = grade.this_python_kernel()
+    try:
+        NotebookClient(nb, timeout=300, km=km).execute()
+    finally:  # nbclient leaves running a kernel whose manager it was handed
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
     return nb.cells
 
 
