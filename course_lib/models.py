@@ -142,3 +142,26 @@ class Autoencoder(nn.Module):
         opts = [f"activation={self.activation!r}"] + [f"k={self.k}"] * (self.k is not None)
         opts += [name for name in ("tied", "unit_norm_decoder", "pre_bias") if getattr(self, name)]
         return ", ".join(opts)
+
+
+class TinyAutoencoder(nn.Module):
+    """The smallest autoencoder of the course: ``z = relu(W_enc x + b_enc)``, ``x_hat = W_dec z + b_dec``.
+
+    Shapes: ``encode`` (B, n_in) -> (B, n_latent), the code, never negative; ``decode``
+    (B, n_latent) -> (B, n_in); ``forward`` returns ``(x_hat, z)`` in that order.
+    """
+
+    def __init__(self, n_in: int, n_latent: int) -> None:
+        super().__init__()
+        self.encoder = nn.Linear(n_in, n_latent)
+        self.decoder = nn.Linear(n_latent, n_in)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(self.encoder(x))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.encode(x)
+        return self.decode(z), z

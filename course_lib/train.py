@@ -115,3 +115,20 @@ def train(
             history[key].append(value)
         bar.set_postfix(loss=f"{total:.3f}")
     return history
+
+
+def train_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+               penalty: Callable[[torch.Tensor], torch.Tensor] | None = None) -> float:
+    """One optimisation step on ``reconstruction_error(x, x_hat)`` (+ ``penalty(z)`` when given).
+
+    ``model(x)`` returns ``(x_hat, z)``. Clears the old gradients, backpropagates, steps the
+    optimizer and returns the loss as a Python float, as computed before the step.
+    """
+    x_hat, z = model(x)
+    loss = reconstruction_error(x, x_hat)
+    if penalty is not None:
+        loss = loss + penalty(z)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib import course, metrics
+from course_lib import course, metrics, models, train
 from course_lib.checks.lesson01 import (
     DEAD_MISTAKES,
     FVU_MISTAKES,
@@ -14,6 +14,8 @@ from course_lib.checks.lesson01 import (
     check_fraction_variance_unexplained,
     check_l0,
     check_reconstruction_error,
+    check_tiny_autoencoder,
+    check_train_step,
 )
 
 CHECKS = {
@@ -183,4 +185,155 @@ def test_progress_records_the_lesson_01_checks():
     check_l0(REFERENCES["l0"])
     check_dead_fraction(DEAD_MISTAKES[0].fn)
     table = course.summary("01")
-    assert table["01"]["check"] == {"passed": 1, "total": 4}
+    assert table["01"]["check"] == {"passed": 1, "total": 6}
+
+
+# ---------------------------------------------------------------- the build exercises
+
+
+class _SequentialAutoencoder(torch.nn.Module):
+    """Correct, written differently: the decoder is declared first, the encoder is a Sequential."""
+
+    def __init__(self, n_in, n_latent):
+        super().__init__()
+        self.dec = torch.nn.Linear(n_latent, n_in)
+        self.enc = torch.nn.Sequential(torch.nn.Linear(n_in, n_latent), torch.nn.ReLU())
+
+    def encode(self, x):
+        return self.enc(x)
+
+    def decode(self, z):
+        return self.dec(z)
+
+    def forward(self, x):
+        z = self.encode(x)
+        x_hat = self.decode(z)
+        return x_hat, z
+
+
+class _ClampAutoencoder(_SequentialAutoencoder):
+    def encode(self, x):
+        return self.enc[0](x).clamp(min=0)
+
+
+def test_other_correct_autoencoders_pass():
+    for cls in (_SequentialAutoencoder, _ClampAutoencoder):
+        result = check_tiny_autoencoder(cls)
+        assert result.status == "pass", (cls.__name__, result.message, result.hint)
+
+
+class _InitRaises(torch.nn.Module):
+    def __init__(self, n_in, n_latent):
+        super().__init__()
+        self.encoder = torch.nn.Linear(n_in, n_latent)
+        self.decoder = torch.nn.Linear(n_latent)  # forgot out_features
+
+
+class _NoSuper(torch.nn.Module):
+    def __init__(self, n_in, n_latent):
+        self.encoder = torch.nn.Linear(n_in, n_latent)
+
+
+class _LeakyCode(_SequentialAutoencoder):
+    def encode(self, x):
+        return torch.nn.functional.leaky_relu(self.enc[0](x), 0.1)
+
+
+class _StubMethods(torch.nn.Module):
+    def __init__(self, n_in, n_latent):
+        super().__init__()
+
+    def forward(self, x):
+        raise NotImplementedError
+
+
+@pytest.mark.parametrize("thing,message", [
+    (_InitRaises, "raised TypeError: "),
+    (_NoSuper, "raised AttributeError: "),
+    (models.TinyAutoencoder(6, 10), "raised TypeError: pass the class itself, not an instance"),
+    (lambda n_in, n_latent: None, "raised TypeError: TinyAutoencoder(6, 10) gave a NoneType, not an nn.Module"),
+    (_LeakyCode, "wrong values on case '6 inputs -> 10 latents, batch of 4': key 'z >= 0'"),
+])
+def test_broken_classes_get_a_clear_message(thing, message):
+    result = check_tiny_autoencoder(thing)
+    assert result.status == "fail"
+    assert result.message.startswith(message), result.message
+
+
+def test_a_class_with_stub_methods_is_not_implemented():
+    assert check_tiny_autoencoder(_StubMethods).status == "not_implemented"
+
+
+def test_the_reference_autoencoder_shapes():
+    model = models.TinyAutoencoder(6, 10)
+    x_hat, z = model(torch.rand(4, 6))
+    assert x_hat.shape == (4, 6) and z.shape == (4, 10) and bool((z >= 0).all())
+
+
+def _step_zero_grad_after(model, optimizer, x, penalty=None):
+    x_hat, z = model(x)
+    loss = ((x_hat - x) ** 2).sum(dim=1).mean()
+    if penalty is not None:
+        loss = loss + penalty(z)
+    for p in model.parameters():
+        p.grad = None
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    return float(loss.detach())
+
+
+def _step_mse_sum(model, optimizer, x, penalty=None):
+    optimizer.zero_grad(set_to_none=False)
+    x_hat, z = model(x)
+    loss = torch.nn.functional.mse_loss(x_hat, x, reduction="sum") / len(x)
+    total = loss + penalty(z) if penalty else loss
+    total.backward()
+    optimizer.step()
+    return total.detach().cpu().item()
+
+
+def test_other_correct_train_steps_pass():
+    for fn in (_step_zero_grad_after, _step_mse_sum):
+        result = check_train_step(fn)
+        assert result.status == "pass", (fn.__name__, result.message, result.hint)
+
+
+def _step_ignores_penalty(model, optimizer, x, penalty=None):
+    return train.train_step(model, optimizer, x)
+
+
+def _step_numpy(model, optimizer, x, penalty=None):
+    loss = train.train_step(model, optimizer, x, penalty)
+    return torch.tensor(loss).numpy()
+
+
+def _step_detached_loss(model, optimizer, x, penalty=None):
+    x_hat, z = model(x)
+    loss = metrics.reconstruction_error(x, x_hat.detach())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+@pytest.mark.parametrize("fn,message", [
+    (_step_ignores_penalty, "wrong values on case 'SGD with an L1 penalty'"),
+    (_step_numpy, "wrong values on case 'SGD, batch of 5 images with 8 pixels': key 'returns': "
+     "expected 'a float', got 'a ndarray'"),
+    (_step_detached_loss, "wrong values on case 'SGD, batch of 5 images with 8 pixels': key 'returns': "
+     "expected 'a float', got 'raised RuntimeError: element 0 of tensors does not require grad"),
+])
+def test_other_wrong_train_steps(fn, message):
+    result = check_train_step(fn)
+    assert result.status == "fail"
+    assert result.message.startswith(message), result.message
+
+
+def test_the_loss_falls_with_the_reference_step():
+    torch.manual_seed(0)
+    x = torch.rand(16, 8)
+    model = models.TinyAutoencoder(8, 12)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    losses = [train.train_step(model, opt, x) for _ in range(20)]
+    assert all(isinstance(v, float) for v in losses) and losses[-1] < losses[0]

@@ -15,7 +15,7 @@ from course_lib.device import get_device
 
 from course_lib import metrics
 
-from .core import Case, Mistake, check, exported, images, rand, with_grad
+from ..core import Case, Mistake, check, exported, images, rand, with_grad
 
 LESSON = "01"
 
