@@ -22,6 +22,7 @@ from torch import nn
 from course_lib import metrics, models, train
 
 from ..core import Case, Mistake, check, images
+from ..compare import describe_type
 
 LESSON = "01"
 NA = "n/a"
@@ -30,14 +31,6 @@ NA = "n/a"
 def _raised(err: Exception) -> str:
     text = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
     return f"raised {type(err).__name__}" + (f": {text}" if text else "")
-
-
-def _kind(obj: Any) -> str:
-    if isinstance(obj, torch.Tensor):
-        return f"a tensor of shape {tuple(obj.shape)}"
-    if isinstance(obj, (tuple, list)):
-        return f"a {type(obj).__name__} of {len(obj)} items"
-    return f"a {type(obj).__name__}"
 
 
 # ---------------------------------------------------------------- TinyAutoencoder
@@ -50,7 +43,7 @@ def _build(cls: Any, n_in: int, n_latent: int) -> nn.Module:
         torch.manual_seed(0)
         model = cls(n_in, n_latent)
     if not isinstance(model, nn.Module):
-        raise TypeError(f"TinyAutoencoder({n_in}, {n_latent}) gave {_kind(model)}, not an nn.Module: "
+        raise TypeError(f"TinyAutoencoder({n_in}, {n_latent}) gave {describe_type(model)}, not an nn.Module: "
                         "write `class TinyAutoencoder(nn.Module):` and pass the class to the check")
     return model
 
@@ -84,7 +77,7 @@ def _observe_class(cls: Any) -> Callable:
             report["forward returns"] = _raised(err)
             return report
         pair = isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)
-        report["forward returns"] = "a pair of tensors" if pair else _kind(out)
+        report["forward returns"] = "a pair of tensors" if pair else describe_type(out)
         x_hat, z = (out[0], out[1]) if pair else (out if isinstance(out, torch.Tensor) else None, None)
         if x_hat is not None:
             report["x_hat shape (1st item)"] = str(tuple(x_hat.shape))
@@ -245,7 +238,7 @@ def _observe_step(fn: Callable) -> Callable:
             report["returns"] = _raised(err)
             return report
         first = outs[0]
-        report["returns"] = "a float" if isinstance(first, float) else _kind(first)
+        report["returns"] = "a float" if isinstance(first, float) else describe_type(first)
         try:
             values = [float(o.detach() if isinstance(o, torch.Tensor) else o) for o in outs]
             report["losses of two calls"] = torch.tensor(values, dtype=torch.float64)
