@@ -74,11 +74,10 @@ _MEAN_MISTAKES = [
 def check_mean_activation():
     """Grade ``mean_activation(a) -> rho_hat``: shape (n_latent,), the mean over the batch."""
     dev = get_device()
-    return [
-        Case("batch of 6, 4 units", lambda: (_code(6, 4, seed=30),)),
-        Case("square 5x5 code", lambda: (_code(5, 5, seed=31),)),
-        Case("batch of 1", lambda: (_code(1, 7, seed=32),)),
-        Case("batch of 300, 16 units", lambda: (_code(300, 16, seed=33),)),
+    shapes = {"batch of 6, 4 units": (6, 4), "square 5x5 code": (5, 5), "batch of 1": (1, 7),
+              "batch of 300, 16 units": (300, 16)}
+    return [Case(label, lambda shape=shape, seed=30 + i: (_code(*shape, seed=seed),))
+            for i, (label, shape) in enumerate(shapes.items())] + [
         Case("values of both signs", lambda: (rand(8, 3, seed=34),)),
         Case("all-zero code", lambda: (torch.zeros(4, 6),)),
         Case("float64", lambda: (_code(9, 5, seed=35, dtype=torch.float64),)),

@@ -250,63 +250,51 @@ def _observe_step(fn: Callable) -> Callable:
     return observe
 
 
-def _step_without_zero_grad(model, optimizer, x, penalty=None):
+def _step_as_written(model, optimizer, x, penalty=None, *, loss_fn=metrics.reconstruction_error, sign=1.0,
+                     zero_grad=True, step=True, item_first=False, as_float=True, loss_after=False):
+    """A training step as a learner writes it; each catalogued mistake below changes one part."""
     x_hat, z = model(x)
-    loss = metrics.reconstruction_error(x, x_hat) + (penalty(z) if penalty else 0)
+    loss = loss_fn(x_hat, x) + sign * (penalty(z) if penalty else 0)
+    if item_first:
+        loss = loss.item()
+    if zero_grad:
+        optimizer.zero_grad()
     loss.backward()
-    optimizer.step()
-    return loss.item()
+    if step:
+        optimizer.step()
+    if loss_after:  # a second forward pass, after the step
+        with torch.no_grad():
+            x_hat, z = model(x)
+            loss = metrics.reconstruction_error(x, x_hat) + (penalty(z) if penalty else 0)
+    return loss.item() if as_float else loss
+
+
+def _step_without_zero_grad(model, optimizer, x, penalty=None):
+    return _step_as_written(model, optimizer, x, penalty, zero_grad=False)
 
 
 def _step_without_step(model, optimizer, x, penalty=None):
-    x_hat, z = model(x)
-    loss = metrics.reconstruction_error(x, x_hat) + (penalty(z) if penalty else 0)
-    optimizer.zero_grad()
-    loss.backward()
-    return loss.item()
+    return _step_as_written(model, optimizer, x, penalty, step=False)
 
 
 def _step_mse_loss(model, optimizer, x, penalty=None):
-    x_hat, z = model(x)
-    loss = F.mse_loss(x_hat, x) + (penalty(z) if penalty else 0)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss.item()
+    return _step_as_written(model, optimizer, x, penalty, loss_fn=F.mse_loss)
 
 
 def _step_penalty_subtracted(model, optimizer, x, penalty=None):
-    x_hat, z = model(x)
-    loss = metrics.reconstruction_error(x, x_hat) - (penalty(z) if penalty else 0)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss.item()
+    return _step_as_written(model, optimizer, x, penalty, sign=-1.0)
 
 
 def _step_item_before_backward(model, optimizer, x, penalty=None):
-    x_hat, z = model(x)
-    loss = (metrics.reconstruction_error(x, x_hat) + (penalty(z) if penalty else 0)).item()
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss
+    return _step_as_written(model, optimizer, x, penalty, item_first=True)
 
 
 def _step_returns_tensor(model, optimizer, x, penalty=None):
-    x_hat, z = model(x)
-    loss = metrics.reconstruction_error(x, x_hat) + (penalty(z) if penalty else 0)
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss
+    return _step_as_written(model, optimizer, x, penalty, as_float=False)
 
 
 def _step_loss_after(model, optimizer, x, penalty=None):
-    _step_returns_tensor(model, optimizer, x, penalty)
-    with torch.no_grad():
-        x_hat, z = model(x)
-        return (metrics.reconstruction_error(x, x_hat) + (penalty(z) if penalty else 0)).item()
+    return _step_as_written(model, optimizer, x, penalty, loss_after=True)
 
 
 TRAIN_STEP_MISTAKES = [
