@@ -16,12 +16,16 @@ and results are then kept in memory for the rest of the session.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
+
+from filelock import SoftFileLock, Timeout
 
 from course_lib import config
 
@@ -118,6 +122,26 @@ def _save(data: dict) -> None:
         )
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold ``<file>.lock`` while reading and rewriting the file, so that two kernels recording at
+    once both keep their results. Where no lock file can be made, go on without one."""
+    if path in _memory:
+        yield
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = SoftFileLock(str(path) + ".lock", timeout=30)  # removed again on release
+        lock.acquire()
+    except (OSError, Timeout):
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def record(lesson: str, item: str, passed: bool, kind: str) -> None:
     """Store one attempt at ``item`` (a check or quiz id) of ``lesson``; never raises.
 
@@ -126,14 +150,19 @@ def record(lesson: str, item: str, passed: bool, kind: str) -> None:
     try:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-        data = load()
-        items = data["lessons"].setdefault(str(lesson), {}).setdefault(kind, {})
-        entry = items.setdefault(item, {"passed": False, "attempts": 0})
-        entry["attempts"] = int(entry.get("attempts", 0)) + 1
-        entry["last_attempt"] = _now()
-        if passed and not entry.get("passed"):
-            entry["passed"] = True
-            entry["first_passed"] = entry["last_attempt"]
-        _save(data)
+        with _locked(progress_path()):
+            _update(lesson, item, passed, kind)
     except Exception as err:  # a bookkeeping problem must never stop a learner's notebook
         _warn(f"Could not record progress for {item!r}: {err}")
+
+
+def _update(lesson: str, item: str, passed: bool, kind: str) -> None:
+    data = load()
+    items = data["lessons"].setdefault(str(lesson), {}).setdefault(kind, {})
+    entry = items.setdefault(item, {"passed": False, "attempts": 0})
+    entry["attempts"] = int(entry.get("attempts", 0)) + 1
+    entry["last_attempt"] = _now()
+    if passed and not entry.get("passed"):
+        entry["passed"] = True
+        entry["first_passed"] = entry["last_attempt"]
+    _save(data)

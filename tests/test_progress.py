@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,19 @@ def test_bad_kind_warns_instead_of_raising(capsys):
     assert progress.load()["lessons"] == {}
 
 
+
+
+def test_two_processes_recording_at_once_keep_every_result(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "shared" / "progress.json"
+    code = ("import sys\nfrom course_lib import progress\n"
+            "for i in range(150):\n    progress.record('01', f'{sys.argv[1]}-{i}', i % 2 == 0, kind='check')\n")
+    env = dict(os.environ, COURSE_PROGRESS_FILE=str(path))
+    procs = [subprocess.Popen([sys.executable, "-c", code, name], env=env, cwd=Path(__file__).parents[1])
+             for name in ("a", "b")]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0]
+    checks = json.loads(path.read_text())["lessons"]["01"]["check"]
+    assert len(checks) == 300
+    assert sum(entry["passed"] for entry in checks.values()) == 150
