@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -53,6 +53,7 @@ class CheckResult:
     status: str  # "pass" | "fail" | "not_implemented" | "error"
     message: str  # short feedback shown to the learner
     hint: str = ""  # optional second line of feedback
+    error: BaseException | None = field(default=None, repr=False, compare=False)  # a bug in the check itself
 
     def __bool__(self) -> bool:
         return self.passed
@@ -213,11 +214,9 @@ class Check:
                 return not_done
             return CheckResult(self.name, self.lesson, False, "fail", fail.message, fail.hint)
         except Exception as err:  # a bug in the check itself, not in the learner's code
-            result = CheckResult(self.name, self.lesson, False, "error",
-                                 f"the check itself failed ({type(err).__name__}: {err}); "
-                                 "please report this to the course maintainers.")
-            result.error = err  # type: ignore[attr-defined]
-            return result
+            return CheckResult(self.name, self.lesson, False, "error",
+                               f"the check itself failed ({type(err).__name__}: {err}); "
+                               "please report this to the course maintainers.", error=err)
         passed = f"all {len(cases)} cases pass." if len(cases) != 1 else "the test case passes."
         return CheckResult(self.name, self.lesson, True, "pass", passed)
 
@@ -233,7 +232,7 @@ class Check:
         _report(result)
         progress.record(self.lesson, self.name, result.passed, kind="check")
         if config.strict_checks() and not result.passed:
-            raise AssertionError(f"{self.name}: {result.message}") from getattr(result, "error", None)
+            raise AssertionError(f"{self.name}: {result.message}") from result.error
         return result
 
     def or_reference(self, learner_fn: Any) -> Callable:
