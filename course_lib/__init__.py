@@ -9,7 +9,10 @@ Modules by layer (each imports only from its own and lower layers; docs/ARCHITEC
    (penalties, top-K), ``models`` (the autoencoder), ``train`` (the fast training loop),
    ``topk`` (top-K recipe, AuxK), ``natural`` (natural-image patches, filters), ``capstone``
    (a classifier, hooks, interventions), ``interpret`` (what latents represent: measures,
-   datasets, the toy experiment, figures, widgets), ``plots``, ``bench`` (training speed).
+   datasets, the toy experiment, figures, widgets), ``matching`` (comparing dictionaries: MMCS,
+   one-to-one matching), ``evaluation`` (a sparse autoencoder inside its network: loss
+   recovered), ``plots``, ``claims`` (a lesson's statements checked on its own run), ``bench``
+   (training speed).
 3. Learner records: ``progress`` (the progress file), ``quiz`` (questions and forms),
    ``checks`` (the graded exercises' checks).
 4. The course: ``course`` (lessons and their graded items, score tables), ``exercises``

@@ -7,6 +7,7 @@ it accepts, e.g. ``COURSE_FAST=maybe``.
 ==========================  ==================================================================
 ``COURSE_FAST``             yes/no: fewer epochs and smaller data (tests, CI)
 ``COURSE_STRICT_CHECKS``    yes/no: a failing check or a wrong quiz answer raises (solutions)
+``COURSE_STRICT_CLAIMS``    yes/no: a lesson's claim that its run contradicts raises (full runs)
 ``COURSE_PROGRESS_FILE``    path of the progress file (default ``~/.sae_course/progress.json``)
 ``COURSE_DEVICE``           ``cpu``, ``cuda``, ``cuda:1``, ``mps``: overrides the automatic choice
 ``COURSE_DATA_DIR``         the data cache folder (default ``data/`` in the checkout)
@@ -21,13 +22,14 @@ from pathlib import Path
 
 FAST = "COURSE_FAST"
 STRICT_CHECKS = "COURSE_STRICT_CHECKS"
+STRICT_CLAIMS = "COURSE_STRICT_CLAIMS"
 PROGRESS_FILE = "COURSE_PROGRESS_FILE"
 DEVICE = "COURSE_DEVICE"
 DATA_DIR = "COURSE_DATA_DIR"
 DEBIAN_DATA_DIR = "COURSE_DEBIAN_DATA_DIR"
 OFFLINE = "COURSE_OFFLINE"
 
-VARIABLES = (FAST, STRICT_CHECKS, PROGRESS_FILE, DEVICE, DATA_DIR, DEBIAN_DATA_DIR, OFFLINE)
+VARIABLES = (FAST, STRICT_CHECKS, STRICT_CLAIMS, PROGRESS_FILE, DEVICE, DATA_DIR, DEBIAN_DATA_DIR, OFFLINE)
 
 DEFAULT_PROGRESS_FILE = "~/.sae_course/progress.json"
 DEFAULT_DEBIAN_DATA_DIR = "/usr/share/datasets/fashion-mnist"
@@ -71,6 +73,11 @@ def fast() -> bool:
 def strict_checks() -> bool:
     """``COURSE_STRICT_CHECKS``: a check that does not pass raises ``AssertionError``."""
     return flag(STRICT_CHECKS)
+
+
+def strict_claims() -> bool:
+    """``COURSE_STRICT_CLAIMS``: a lesson claim that does not hold raises ``ClaimError``."""
+    return flag(STRICT_CLAIMS)
 
 
 def offline() -> bool:
