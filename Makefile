@@ -6,9 +6,12 @@
 #   make exercises     regenerate exercises/ from solutions/
 #   make notebooks-setup  refresh the Colab set-up cell and badges of every notebook and the
 #                      README, regenerating exercises/ on the way (run after adding a notebook)
-#   make html          run every lesson in full mode and render it to build/html/
+#   make site          the course as a website in build/site/: every lesson run in full mode
+#                      (COURSE_FAST=1 make site: fast mode, a quick preview); make html does the same
+#   make lessons-full  run every lesson once in full mode with strict claims and checks (CI)
 #   make bench         time the course's training loops on this machine
-#   make test-browser  drive JupyterLab in headless Chromium (needs chromium, chromium-driver)
+#   make test-browser  drive JupyterLab and the fast-mode site in headless Chromium (needs
+#                      chromium, chromium-driver)
 #   make clean         remove caches and build output (keeps .venv and the data)
 
 SHELL := bash
@@ -18,9 +21,10 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3 2>/dev
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+SITE_STAMP := $(VENV)/.installed-site
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: lab test lint data exercises notebooks-setup html bench test-browser clean
+.PHONY: lab test lint data exercises notebooks-setup site html lessons-full bench test-browser clean
 
 # Serves the whole repository (notebooks/, exercises/, solutions/) and opens lesson 00.
 # Jupyter refuses to start as root unless told to (containers, some cloud machines).
@@ -37,6 +41,11 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -e ".[dev]"
+	touch $@
+
+# The site's tools (Sphinx, MyST-NB, the book theme, MathJax): the optional extra "site".
+$(SITE_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install -e ".[dev,site]"
 	touch $@
 
 data: $(STAMP)
@@ -57,7 +66,7 @@ endef
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: data lint
+test: data lint $(SITE_STAMP)
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	export COURSE_FAST=1 COURSE_PROGRESS_FILE="$$tmp/progress.json"; \
 	COURSE_STRICT_CHECKS=1 $(PY) -m pytest -m "not browser" tests/; \
@@ -75,17 +84,39 @@ notebooks-setup: $(STAMP)
 	$(PY) tools/colab.py
 	$(PY) -m course_lib.exercises --check
 
-# Every lesson executed in full mode, rendered with its outputs into build/html/ (+ index.html).
-html: data
-	$(PY) tools/render_html.py --out build/html
+# The course website in build/site/ (tools/build_site.py): every lesson executed, in full mode
+# unless COURSE_FAST is set, with claims checked strictly in full mode; executions are cached in
+# build/site-cache/<mode>/, so a rebuild after a prose edit does not retrain.
+site: data $(SITE_STAMP)
+	case "$$(echo "$${COURSE_FAST:-}" | tr A-Z a-z)" in 1|true|yes|on) ;; *) export COURSE_STRICT_CLAIMS=1;; esac; \
+	COURSE_STATIC_OUTPUT=1 $(PY) tools/build_site.py --out build/site
+
+html: site
+
+# Every lesson notebook once, top to bottom in full mode: a claim its run contradicts or a failing
+# check fails it. Prints each lesson's wall time; runs them all, then fails if any failed.
+# LESSONS=notebooks/02_l1_sparsity.ipynb runs only that one.
+LESSONS ?= notebooks/*.ipynb
+lessons-full: data
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	export COURSE_FAST=0 COURSE_STRICT_CLAIMS=1 COURSE_STRICT_CHECKS=1 COURSE_STATIC_OUTPUT=1 \
+	  COURSE_PROGRESS_FILE="$$tmp/progress.json"; \
+	failed=""; for nb in $(LESSONS); do \
+	  start=$$(date +%s); \
+	  if $(VENV)/bin/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=1200 \
+	      --output-dir "$$tmp" "$$nb" >"$$tmp/log" 2>&1; then status=passed; \
+	  else status=FAILED; failed="$$failed $$nb"; tail -n 40 "$$tmp/log"; fi; \
+	  echo "$$nb: $$status in $$(( $$(date +%s) - start )) s (full mode, strict claims)"; \
+	done; \
+	[ -z "$$failed" ] || { echo "Lessons that failed:$$failed"; exit 1; }
 
 bench: data
 	$(PY) -m course_lib.bench
 
 # Screenshots land in build/screenshots/.
-test-browser: data
+test-browser: data $(SITE_STAMP)
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	COURSE_FAST=1 COURSE_PROGRESS_FILE="$$tmp/progress.json" $(PY) -m pytest -m browser -s tests/test_browser.py
+	COURSE_FAST=1 COURSE_PROGRESS_FILE="$$tmp/progress.json" $(PY) -m pytest -m browser -s tests/test_browser.py tests/test_site.py
 
 clean:
 	rm -rf build .pytest_cache

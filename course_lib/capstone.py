@@ -30,9 +30,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch import nn
-from tqdm.auto import tqdm
 
 from .models import Autoencoder
+from .pbar import tqdm
 from .train import TrainingDiverged, epoch_batches, make_optimizer, training_device
 
 HIDDEN_LAYER = "relu"
@@ -282,7 +282,12 @@ def class_profile(A: torch.Tensor, y: torch.Tensor, n_classes: int) -> torch.Ten
 
 
 def selectivity(P: torch.Tensor) -> torch.Tensor:
-    """Largest class share of each unit, (n_classes, H) -> (H,): from 1/n_classes (no preference) to 1."""
+    """Largest class share of each unit, (n_classes, H) -> (H,): from 1/n_classes (no preference) to 1.
+
+    The *top-class share* of a class profile. Lesson 04's
+    :func:`course_lib.interpret.class_selectivity` scores the same profile by its entropy instead
+    (0 for no preference, 1 for one class): related scores on different scales, not one number.
+    """
     return P.max(0).values
 
 
@@ -346,15 +351,20 @@ def prediction_shift(logits_before: torch.Tensor, logits_after: torch.Tensor, c:
 
 def profile_heatmap(P: torch.Tensor, *, units: Sequence[int] | torch.Tensor | None = None,
                     title: str = "Class profile", unit_label: str = "unit",
-                    class_names: Sequence[str] = SHORT_NAMES, ax: plt.Axes | None = None) -> Figure:
-    """Heat map of a class profile (n_classes, H), columns ``units``: where each unit's mass goes."""
+                    class_names: Sequence[str] = SHORT_NAMES, ax: plt.Axes | None = None,
+                    vmax: float | None = None) -> Figure:
+    """Heat map of a class profile (n_classes, H), columns ``units``: where each unit's mass goes.
+
+    The colour scale runs from 0 to ``vmax`` (default: the largest share shown), so that shares
+    that all lie well below 1 are still told apart.
+    """
     units = list(range(P.shape[1])) if units is None else [int(u) for u in units]
     data = P[:, units].detach().float().cpu().numpy()
     if ax is None:
         fig, ax = plt.subplots(figsize=(0.38 * len(units) + 2.2, 3.6))
     else:
         fig = ax.figure
-    im = ax.imshow(data, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    im = ax.imshow(data, cmap="viridis", vmin=0, vmax=float(data.max()) if vmax is None else vmax, aspect="auto")
     ax.set_yticks(range(len(class_names)), class_names, fontsize=8)
     ax.set_xticks(range(len(units)), [str(u) for u in units], rotation=90, fontsize=7)
     ax.set(xlabel=unit_label, title=title)

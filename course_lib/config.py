@@ -8,6 +8,7 @@ it accepts, e.g. ``COURSE_FAST=maybe``.
 ``COURSE_FAST``             yes/no: fewer epochs and smaller data (tests, CI)
 ``COURSE_STRICT_CHECKS``    yes/no: a failing check or a wrong quiz answer raises (solutions)
 ``COURSE_STRICT_CLAIMS``    yes/no: a lesson's claim that its run contradicts raises (full runs)
+``COURSE_STATIC_OUTPUT``    yes/no: outputs are saved for reading (site, ``make html``): plain-text bars
 ``COURSE_PROGRESS_FILE``    path of the progress file (default ``~/.sae_course/progress.json``)
 ``COURSE_DEVICE``           ``cpu``, ``cuda``, ``cuda:1``, ``mps``: overrides the automatic choice
 ``COURSE_DATA_DIR``         the data cache folder (default ``data/`` in the checkout)
@@ -23,13 +24,17 @@ from pathlib import Path
 FAST = "COURSE_FAST"
 STRICT_CHECKS = "COURSE_STRICT_CHECKS"
 STRICT_CLAIMS = "COURSE_STRICT_CLAIMS"
+STATIC_OUTPUT = "COURSE_STATIC_OUTPUT"
 PROGRESS_FILE = "COURSE_PROGRESS_FILE"
 DEVICE = "COURSE_DEVICE"
 DATA_DIR = "COURSE_DATA_DIR"
 DEBIAN_DATA_DIR = "COURSE_DEBIAN_DATA_DIR"
 OFFLINE = "COURSE_OFFLINE"
 
-VARIABLES = (FAST, STRICT_CHECKS, STRICT_CLAIMS, PROGRESS_FILE, DEVICE, DATA_DIR, DEBIAN_DATA_DIR, OFFLINE)
+VARIABLES = (FAST, STRICT_CHECKS, STRICT_CLAIMS, STATIC_OUTPUT, PROGRESS_FILE, DEVICE, DATA_DIR,
+             DEBIAN_DATA_DIR, OFFLINE)
+# What a grading kernel keeps of the grader's environment (course_lib.grade.sandbox sets the rest).
+KERNEL_INHERITED = ("PYTHONPATH", "LANG", "LC_ALL", "TZ")
 
 DEFAULT_PROGRESS_FILE = "~/.sae_course/progress.json"
 DEFAULT_DEBIAN_DATA_DIR = "/usr/share/datasets/fashion-mnist"
@@ -80,6 +85,11 @@ def strict_claims() -> bool:
     return flag(STRICT_CLAIMS)
 
 
+def static_output() -> bool:
+    """``COURSE_STATIC_OUTPUT``: the notebook runs with no front-end, its outputs saved for reading."""
+    return flag(STATIC_OUTPUT)
+
+
 def offline() -> bool:
     """``COURSE_OFFLINE``: never download the data."""
     return flag(OFFLINE)
@@ -103,3 +113,8 @@ def data_dir() -> Path | None:
 def debian_data_dir() -> Path:
     """``COURSE_DEBIAN_DATA_DIR``, else Debian's folder for ``dataset-fashion-mnist``."""
     return path(DEBIAN_DATA_DIR, DEFAULT_DEBIAN_DATA_DIR)
+
+
+def environment(names: tuple[str, ...]) -> dict[str, str]:
+    """The variables ``names`` that are set, as they are (for a child process's environment)."""
+    return {name: os.environ[name] for name in names if name in os.environ}

@@ -53,6 +53,8 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson("04", "interpretability", "Interpretability and feature discovery"),
     Lesson("05", "ksparse_and_biology", "K-sparse autoencoders and the biological analogy"),
     Lesson("06", "capstone_sae_on_a_network", "Capstone: a sparse autoencoder inside a real network"),
+    Lesson("07", "superposition", "Superposition, and what a sparse autoencoder recovers"),
+    Lesson("08", "modern_saes", "Modern sparse autoencoders side by side, and how to evaluate them"),
 )
 
 

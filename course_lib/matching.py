@@ -60,9 +60,26 @@ def match_one_to_one(A: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, to
     B, with cosine ``cosines[i]``; ``min(m, n)`` pairs, each column used at most once (unlike a
     max, which lets two directions credit the same column).
     """
-    C = cosine_matrix(A, B).cpu().numpy()
-    rows, cols = linear_sum_assignment(C, maximize=True)
-    return (torch.as_tensor(rows), torch.as_tensor(cols), torch.as_tensor(C[rows, cols]))
+    C = cosine_matrix(A, B)
+    rows, cols = assign_one_to_one(C)
+    return rows, cols, C.cpu()[rows, cols]
+
+
+def assign_one_to_one(scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The one-to-one pairing of rows and columns of ``scores`` (m, n) with the largest total (Hungarian).
+
+    Returns ``(rows, cols)``, ``min(m, n)`` pairs, each row and each column used at most once:
+    the assignment behind :func:`match_one_to_one`, for any score matrix (cosines, absolute
+    correlations, ...).
+    """
+    if not isinstance(scores, torch.Tensor) or scores.dim() != 2 or 0 in scores.shape:
+        shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
+        raise ValueError(f"scores must be a non-empty matrix (m, n), got {shape}.")
+    S = scores.detach().double().cpu()
+    if not torch.isfinite(S).all():
+        raise ValueError("scores contains NaN or infinite values: no assignment maximises them.")
+    rows, cols = linear_sum_assignment(S.numpy(), maximize=True)
+    return torch.as_tensor(rows), torch.as_tensor(cols)
 
 
 def matched_cosine(A: torch.Tensor, B: torch.Tensor) -> float:

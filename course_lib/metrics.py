@@ -7,6 +7,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from . import validate
+
 
 @torch.no_grad()
 def encode_batched(model: nn.Module, X: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
@@ -21,13 +23,14 @@ def reconstruct_batched(model: nn.Module, X: torch.Tensor, batch_size: int = 409
     return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
 
 
-def _active(Z: torch.Tensor, threshold: float) -> torch.Tensor:
-    return Z.abs() > threshold
+def _active(Z: torch.Tensor, threshold: float, name: str = "Z") -> torch.Tensor:
+    Z = validate.batch(name, Z, shape="(N, n_latent)")
+    return Z.abs() > validate.number("threshold", threshold, low=0.0)
 
 
 def l0(z: torch.Tensor, threshold: float = 0.0) -> float:
     """Mean number of active (non-zero, or ``|z| > threshold``) units per sample."""
-    return _active(z, threshold).sum(-1).float().mean().item()
+    return _active(z, threshold, "z").sum(-1).float().mean().item()
 
 
 def dead_fraction(Z: torch.Tensor, threshold: float = 0.0) -> float:
@@ -50,7 +53,14 @@ def reconstruction_error(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
 
     The training loss of every autoencoder in the course; it backpropagates.
     """
+    x, x_hat = _pair(x, x_hat)
     return (x_hat - x).pow(2).sum(-1).mean()
+
+
+def _pair(x: torch.Tensor, x_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    x, x_hat = validate.batch("x", x, shape="(B, D)"), validate.batch("x_hat", x_hat, shape="(B, D)")
+    validate.same_shape("x", x, "x_hat", x_hat)
+    return x, x_hat
 
 
 def lifetime_and_population_sparsity(Z: torch.Tensor, threshold: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -60,12 +70,18 @@ def lifetime_and_population_sparsity(Z: torch.Tensor, threshold: float = 0.0) ->
 
 def mse(x: torch.Tensor, x_hat: torch.Tensor) -> float:
     """Mean squared error over all elements."""
+    x, x_hat = _pair(x, x_hat)
     return (x_hat - x).pow(2).mean().item()
 
 
 def fraction_variance_unexplained(x: torch.Tensor, x_hat: torch.Tensor) -> float:
     """``sum (x - x_hat)^2 / sum (x - mean(x))^2``: 0 is perfect, 1 is as good as the mean image."""
-    return ((x_hat - x).pow(2).sum() / (x - x.mean(0)).pow(2).sum()).item()
+    x, x_hat = _pair(x, x_hat)
+    total = (x - x.mean(0)).pow(2).sum()
+    if total == 0:
+        raise ValueError("x has no variance (every sample is the same, or there is only one): the "
+                         "fraction of variance unexplained is undefined; evaluate on several different samples.")
+    return ((x_hat - x).pow(2).sum() / total).item()
 
 
 fvu = fraction_variance_unexplained

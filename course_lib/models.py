@@ -8,7 +8,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .sparsity import renormalize_columns, topk_activation
+from . import validate
+from .sparsity import project_decoder_grad, renormalize_columns, topk_activation
 
 ACTIVATIONS = ("relu", "sigmoid", "topk", "none")
 
@@ -46,11 +47,13 @@ class Autoencoder(nn.Module):
         seed: int | None = 0,
     ) -> None:
         super().__init__()
+        n_in, n_latent = validate.count("n_in", n_in), validate.count("n_latent", n_latent)
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         if activation == "topk":
-            if k is None or isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n_latent:
-                raise ValueError(f"activation='topk' needs an integer k in 1..n_latent={n_latent}, got k={k!r}")
+            if k is None:
+                raise ValueError(f"activation='topk' needs an integer k in 1..n_latent={n_latent}, got k=None")
+            k = validate.count("k", k, low=1, high=n_latent)
         elif k is not None:
             raise ValueError(f"k is only used with activation='topk', not {activation!r}")
         if tied and unit_norm_decoder:
@@ -83,8 +86,10 @@ class Autoencoder(nn.Module):
     @torch.no_grad()
     def init_pre_bias(self, X: torch.Tensor) -> None:
         """Set the decoder bias (the pre-encoder bias too, when enabled) to the mean of X (N, n_in)."""
-        self._check_input(X)
-        self.b_dec.copy_(X.mean(0))
+        X = self._check_input(X)
+        if len(X) == 0:
+            raise ValueError("init_pre_bias needs at least one sample: X is empty.")
+        self.b_dec.copy_(validate.finite("X", X.mean(0)))
 
     @torch.no_grad()
     def normalize_decoder_(self) -> None:
@@ -93,13 +98,14 @@ class Autoencoder(nn.Module):
 
     @torch.no_grad()
     def project_decoder_grad_(self) -> None:
-        """Remove from the decoder gradient its component along each (unit) column."""
+        """Remove from the decoder gradient its component along each column, in place."""
         W, G = self.decoder.weight, self.decoder.weight.grad
         if G is not None:
-            G.sub_(W * (W * G).sum(0, keepdim=True))
+            G.copy_(project_decoder_grad(W, G))
 
     # --- forward -------------------------------------------------------------------------
-    def _check_input(self, x: torch.Tensor) -> None:
+    def _check_input(self, x: torch.Tensor) -> torch.Tensor:
+        """x as (B, n_in) in the weights' dtype (float64, float16, int and bool inputs are converted)."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"expected a torch.Tensor, got {type(x).__name__}")
         if x.dim() != 2 or x.shape[-1] != self.n_in:
@@ -107,10 +113,13 @@ class Autoencoder(nn.Module):
             raise ValueError(
                 f"expected input of shape (batch, {self.n_in}), got {tuple(x.shape)}.{hint}"
             )
+        if x.is_complex():
+            raise TypeError(f"expected real-valued input, got {x.dtype}")
+        return x.to(self.encoder.weight.dtype)
 
     def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
         """Encoder output before the nonlinearity, (B, n_latent)."""
-        self._check_input(x)
+        x = self._check_input(x)
         if self.pre_bias:
             x = x - self.b_dec
         return self.encoder(x)

@@ -1,4 +1,13 @@
-"""Matplotlib figures for the lessons. Each function returns a new Figure and keeps no state."""
+"""Matplotlib figures for the lessons. Each function returns a new Figure and keeps no state.
+
+One convention for images across the course:
+
+- **pixel images** (clothing, bars, reconstructions: values in about [0, 1]) are drawn
+  as the data stores them, grey scale on the fixed range 0 (black) to 1 (white), the same for
+  every image of a figure, never inverted, so that brightness can be compared across images;
+- **weights and features** (decoder columns, filters: signed values) use the diverging
+  ``RdBu_r`` map, symmetric around 0: red adds ink, blue removes it, white is 0.
+"""
 from __future__ import annotations
 
 import math
@@ -34,9 +43,17 @@ def image_grid(
     cmap: str = "gray",
     symmetric: bool = False,
     size: float = 1.3,
+    row_labels: Sequence[str] | None = None,
 ) -> Figure:
-    """Show images in a grid. ``symmetric=True`` scales each image around 0 (for weights)."""
+    """Show images in a grid. ``symmetric=True`` scales each image around 0 (for weights).
+
+    ``row_labels`` (one per row) are written to the left of the rows.
+    Otherwise images whose values lie in about [0, 1] (reconstructions overshoot a little) are
+    pixel images, drawn on the fixed range 0-1, overshoots clipped (the course's convention, see
+    the module's docstring); values far outside it are scaled per image.
+    """
     arr = _as_images(images)
+    pixels = bool(arr.size) and float(arr.min()) >= -0.25 and float(arr.max()) <= 1.25
     n = len(arr)
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
@@ -49,6 +66,8 @@ def image_grid(
         if symmetric:
             lim = float(np.abs(arr[i]).max()) or 1.0
             ax.imshow(arr[i], cmap=cmap, vmin=-lim, vmax=lim)
+        elif pixels:
+            ax.imshow(arr[i], cmap=cmap, vmin=0.0, vmax=1.0)
         else:
             ax.imshow(arr[i], cmap=cmap)
         if titles is not None:
@@ -56,6 +75,13 @@ def image_grid(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    if row_labels is not None:
+        if len(row_labels) != nrows:
+            raise ValueError(f"row_labels has {len(row_labels)} labels for {nrows} rows")
+        fig.subplots_adjust(left=max(fig.subplotpars.left, 0.11))
+        for r, label in enumerate(row_labels):
+            ax = axes[r, 0]
+            ax.text(-0.08, 0.5, str(label), transform=ax.transAxes, ha="right", va="center", fontsize=9)
     return fig
 
 
@@ -75,13 +101,21 @@ def activation_histogram(
     codes: Mapping[str, torch.Tensor] | torch.Tensor, *, bins: int = 60, log: bool = True,
     title: str = "Distribution of latent activations",
 ) -> Figure:
-    """Histogram of all activation values of one code or of several, labelled by name."""
+    """Histogram of all activation values of one code or of several, labelled by name.
+
+    Every code shares the same ``bins`` bin edges (spanning all their values), so bar heights
+    can be compared between codes.
+    """
     codes = codes if isinstance(codes, Mapping) else {"code": codes}
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    for name, Z in codes.items():
-        values = Z.detach().float().flatten().cpu().numpy()
-        ax.hist(values, bins=bins, histtype="step", linewidth=1.5, label=name)
-    ax.set(xlabel="activation value", ylabel="count (log scale)" if log else "count", title=title)
+    values = {name: Z.detach().float().flatten().cpu().numpy() for name, Z in codes.items()}
+    lo = min(float(v.min()) for v in values.values() if v.size)
+    hi = max(float(v.max()) for v in values.values() if v.size)
+    edges = np.linspace(lo, hi if hi > lo else lo + 1.0, bins + 1)
+    for name, v in values.items():
+        ax.hist(v, bins=edges, histtype="step", linewidth=1.5, label=name)
+    ax.set(xlabel=f"activation value (bins of width {edges[1] - edges[0]:.3g})",
+           ylabel="count (log scale)" if log else "count", title=title)
     if log:
         ax.set_yscale("log")
     ax.legend()

@@ -22,6 +22,7 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Iterator
 
@@ -36,6 +37,8 @@ VERSION = 1
 
 # Results that could not be written, keyed by file path; once a path is here it stays in memory.
 _memory: dict[Path, dict] = {}
+# One lock object per progress file, so that a process re-entering it does not wait on itself.
+_locks: dict[Path, SoftFileLock] = {}
 
 
 def progress_path() -> Path:
@@ -55,42 +58,114 @@ def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _is_valid(data: object) -> bool:
-    return isinstance(data, dict) and isinstance(data.get("lessons"), dict)
+def _salvage(data: object) -> tuple[dict, list[str]]:
+    """The well-formed part of a parsed progress file, and what had to be left out of it."""
+    if not isinstance(data, dict) or not isinstance(data.get("lessons"), dict):
+        return _empty(), ["unexpected layout (no 'lessons' table)"]
+    clean, dropped = _empty(), []
+    for lesson, kinds in data["lessons"].items():
+        if not isinstance(kinds, dict):
+            dropped.append(f"lesson {lesson!r} is not a table")
+            continue
+        for kind, entries in kinds.items():
+            if kind not in KINDS or not isinstance(entries, dict):
+                dropped.append(f"lesson {lesson!r}: {kind!r} is not a table of {'/'.join(KINDS)} results")
+                continue
+            for item, entry in entries.items():
+                if not (isinstance(entry, dict) and isinstance(entry.get("passed", False), bool)
+                        and isinstance(entry.get("attempts", 0), int)):
+                    dropped.append(f"lesson {lesson!r}: entry {item!r} is malformed")
+                    continue
+                clean["lessons"].setdefault(str(lesson), {}).setdefault(kind, {})[str(item)] = entry
+    return clean, dropped
 
 
-def _set_aside(path: Path, reason: str) -> None:
-    """Move an unreadable progress file out of the way, keeping it for inspection."""
-    backup = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+def _backup_name(path: Path) -> Path:
+    """A name no other backup has, even for two set aside in the same second by two processes."""
+    return path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-"
+                          f"{uuid.uuid4().hex[:8]}")
+
+
+def _read(path: Path) -> bytes | None:
+    """The file's bytes; ``None`` when it does not exist. OSError for any other failure."""
     try:
-        os.replace(path, backup)
-        where = f"it was moved to {backup}"
-    except OSError as err:
-        where = f"it could not be moved aside ({err}); it will be overwritten"
-    _warn(f"Your progress file {path} could not be read ({reason}); {where}. Starting a fresh one.")
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):  # nothing there to keep
+        return None
+
+
+def _set_aside(path: Path, seen: bytes | None, reason: str) -> bool:
+    """Move an unreadable progress file out of the way, under the lock, keeping it for inspection.
+
+    ``seen`` is what was read (``None`` when unreadable): a file that changed meanwhile (another
+    kernel replaced it) is left alone and ``False`` returned, to be read again. Where the file
+    cannot be moved, its path is served from memory from now on, so that it is never overwritten.
+    """
+    with _locked(path):
+        try:
+            if seen is not None and _read(path) != seen:
+                return False
+        except OSError:
+            pass
+        backup = _backup_name(path)
+        try:
+            os.replace(path, backup)
+            where = f"it was moved to {backup}"
+        except FileNotFoundError:
+            return False
+        except OSError as err:
+            _memory[path] = _empty()
+            where = (f"it could not be moved aside ({err}), so it is left untouched and this session's "
+                     f"results are kept in memory only; set {ENV_VAR} to another file to keep them")
+        _warn(f"Your progress file {path} could not be read ({reason}); {where}. Starting a fresh one.")
+        return True
 
 
 def load() -> dict:
-    """Return all recorded progress (the layout in the module docstring)."""
+    """Return all recorded progress (the layout in the module docstring). Never raises.
+
+    A file that cannot be read or parsed is set aside under a unique name and reported; a file
+    with some malformed entries keeps its well-formed ones (the original is set aside too).
+    """
     path = progress_path()
-    if path in _memory:
-        return _memory[path]
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return _empty()
-    except OSError as err:
-        _warn(f"Cannot read your progress file {path} ({err}); starting from an empty record.")
-        return _empty()
-    try:
-        data = json.loads(text)
-    except ValueError as err:
-        _set_aside(path, f"not valid JSON: {err}")
-        return _empty()
-    if not _is_valid(data):
-        _set_aside(path, "unexpected layout")
-        return _empty()
-    return data
+    for _ in range(5):  # a file replaced by another kernel while we read it is read again
+        if path in _memory:
+            return _memory[path]
+        try:
+            raw = _read(path)
+        except OSError as err:
+            if _set_aside(path, None, f"{type(err).__name__}: {err.strerror or err}"):
+                return _memory.get(path, _empty())
+            continue
+        if raw is None:
+            return _empty()
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            if _set_aside(path, raw, "not text: it holds bytes that are not UTF-8"):
+                return _memory.get(path, _empty())
+            continue
+        except ValueError as err:
+            if _set_aside(path, raw, f"not valid JSON: {err}"):
+                return _memory.get(path, _empty())
+            continue
+        clean, dropped = _salvage(data)
+        if not dropped:
+            return data
+        if _set_aside(path, raw, "; ".join(dropped[:3]) + (f"; and {len(dropped) - 3} more" if len(dropped) > 3
+                                                          else "")):
+            kept = sum(len(e) for kinds in clean["lessons"].values() for e in kinds.values())
+            if kept:
+                _warn(f"The {kept} well-formed result(s) of that file are kept.")
+            if path in _memory:
+                _memory[path] = clean
+            else:
+                with _locked(path):
+                    if not path.exists():  # unless another kernel has written a fresh file meanwhile
+                        _save(clean)
+            return _memory.get(path, clean)
+    _warn(f"Your progress file {path} kept changing while it was read; showing an empty record.")
+    return _empty()
 
 
 def _write(path: Path, data: dict) -> None:
@@ -131,7 +206,7 @@ def _locked(path: Path) -> Iterator[None]:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        lock = SoftFileLock(str(path) + ".lock", timeout=30)  # removed again on release
+        lock = _locks.setdefault(path, SoftFileLock(str(path) + ".lock", timeout=30))  # reentrant
         lock.acquire()
     except (OSError, Timeout):
         yield

@@ -14,6 +14,10 @@ sparse autoencoders"):
   residual ``x - x_hat`` that the live ones leave behind, which gives dead latents a gradient that
   pulls them back towards the data.
 
+:class:`TopKSAE` is the same model written out as a small module of its own (the class the
+learners of lesson 05 write), trained by :func:`train_topk_sae`, one :func:`topk_sae_step` at a
+time; :func:`topk_goal` trains one with given settings and measures it on held-out images.
+
 Typical use::
 
     model = make_topk_sae(784, 1024, k=32, X=X_train)
@@ -24,19 +28,26 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
-from .metrics import reconstruction_error
+from .data import load_fashion_mnist
+from .metrics import fraction_variance_unexplained, reconstruction_error
 from .models import Autoencoder
-from .sparsity import topk_activation
-from .train import train
+from .sparsity import renormalize_columns, topk_activation
+from .train import epoch_batches, make_optimizer, train, training_device
 
 __all__ = [
     "AuxK",
+    "TOPK_GOAL",
+    "TopKSAE",
     "auxk_loss",
     "dead_latents",
     "encode_with_k",
     "make_topk_sae",
+    "topk_goal",
+    "topk_sae_step",
     "train_topk",
+    "train_topk_sae",
 ]
 
 
@@ -131,11 +142,14 @@ class AuxK:
         # Only the dead latents take part, so compute their pre-activations and decoder columns
         # alone: the cost of this term then shrinks as latents come back to life.
         idx = dead.nonzero().squeeze(1)
-        x_in = x - model.b_dec if model.pre_bias else x
+        if isinstance(model, Autoencoder):
+            x_in, W_dec = (x - model.b_dec if model.pre_bias else x), model.decoder_weight
+        else:  # a TopKSAE: encoder, decoder (no bias) and pre-encoder bias b_pre
+            x_in, W_dec = x - model.b_pre, model.decoder.weight
         pre = nn.functional.linear(x_in, model.encoder.weight[idx], model.encoder.bias[idx])
         residual = (x - x_hat).detach()
         every = torch.ones(len(idx), dtype=torch.bool, device=dead.device)
-        ratio = self.loss_fn(residual, pre, every, model.decoder_weight[:, idx], self.k_aux)
+        ratio = self.loss_fn(residual, pre, every, W_dec[:, idx], self.k_aux)
         return self.coef * reconstruction_error(x_hat.detach(), x.detach()) * ratio
 
 
@@ -184,3 +198,119 @@ def encode_with_k(model: Autoencoder, X: torch.Tensor, k: int, batch_size: int =
     """
     return torch.cat([torch.relu(topk_activation(model.pre_activation(X[i : i + batch_size]), k))
                       for i in range(0, len(X), batch_size)])
+
+
+class TopKSAE(nn.Module):
+    """The top-K sparse autoencoder of Gao et al. (2024), written out as one small module.
+
+    ``z = relu(topk(W_enc (x - b_pre) + b_enc, k))`` and ``x_hat = W_dec z + b_pre``: the
+    pre-encoder bias ``b_pre`` is subtracted before encoding and added back after decoding; the
+    top-K selection runs on the pre-activations of each sample and the ReLU comes after it. At
+    initialisation the decoder's columns have unit norm and the encoder's weight is the decoder's
+    transpose (encoder bias 0, ``b_pre`` 0: set it to the data mean before training).
+
+    Attributes: ``encoder`` ``nn.Linear(n_in, n_latent)``, ``decoder``
+    ``nn.Linear(n_latent, n_in, bias=False)``, ``b_pre`` (n_in,), ``k``.
+    Shapes: ``encode`` (B, n_in) -> (B, n_latent); ``decode`` (B, n_latent) -> (B, n_in);
+    ``forward`` returns ``(x_hat, z)``.
+    """
+
+    def __init__(self, n_in: int, n_latent: int, k: int) -> None:
+        super().__init__()
+        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= n_latent:
+            raise ValueError(f"k must be an integer in 1..n_latent={n_latent}, got {k!r}")
+        self.k = k
+        self.b_pre = nn.Parameter(torch.zeros(n_in))
+        self.encoder = nn.Linear(n_in, n_latent)
+        self.decoder = nn.Linear(n_latent, n_in, bias=False)
+        self.normalize_decoder_()
+        with torch.no_grad():
+            self.encoder.weight.copy_(self.decoder.weight.t())
+            self.encoder.bias.zero_()
+
+    @torch.no_grad()
+    def normalize_decoder_(self) -> None:
+        """Rescale each decoder column (one per latent) to unit L2 norm, in place."""
+        self.decoder.weight.copy_(renormalize_columns(self.decoder.weight))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(topk_activation(self.encoder(x - self.b_pre), self.k))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z) + self.b_pre
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        z = self.encode(x)
+        return self.decode(z), z
+
+
+def topk_sae_step(model: nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor,
+                  auxk: AuxK | None = None) -> float:
+    """One training step of a :class:`TopKSAE` (or a class with the same attributes).
+
+    Loss: reconstruction error plus ``auxk(x, x_hat, z, model)`` when given. Between backward and
+    step the decoder gradient loses its component along each (unit) column; after the step
+    ``model.normalize_decoder_()`` puts the columns back on the unit sphere. Returns the loss.
+    """
+    x_hat, z = model(x)
+    loss = reconstruction_error(x, x_hat)
+    if auxk is not None:
+        loss = loss + auxk(x, x_hat, z, model)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    W = model.decoder.weight
+    if W.grad is not None:
+        with torch.no_grad():
+            W.grad.sub_(W * (W * W.grad).sum(0, keepdim=True))
+    optimizer.step()
+    model.normalize_decoder_()
+    return loss.item()
+
+
+def train_topk_sae(model: nn.Module, X: torch.Tensor, *, epochs: int, auxk: AuxK | bool = True,
+                   batch_size: int = 256, lr: float = 1e-3, seed: int = 0,
+                   progress: bool = True) -> dict[str, list]:
+    """Train a :class:`TopKSAE` on X (N, n_in) with Adam, ``b_pre`` first set to the mean of X.
+
+    ``auxk`` as in :func:`train_topk`. Returns ``{"loss": per-epoch mean loss, "dead": dead
+    latents by the tracker after each step, "auxk": the tracker}``.
+    """
+    device = training_device(model, X, epochs, batch_size)
+    if not isinstance(auxk, AuxK):
+        auxk = AuxK(model.encoder.out_features, coef=0.25 if auxk else 0.0)
+    with torch.no_grad():
+        model.b_pre.copy_(X.mean(0))
+    opt = make_optimizer(model.parameters(), lr)
+    gen = torch.Generator().manual_seed(seed)
+    losses = []
+    for _ in tqdm(range(epochs), desc="training", unit="epoch", disable=not progress, leave=False):
+        total = 0.0
+        for idx in epoch_batches(len(X), batch_size, gen, device):
+            total += topk_sae_step(model, opt, X[idx], auxk) * len(idx)
+        losses.append(total / len(X))
+    return {"loss": losses, "dead": list(auxk.dead_history), "auxk": auxk}
+
+
+TOPK_GOAL = {"fvu": 0.24, "dead_fraction": 0.05, "max_k": 32}  # lesson 05's goal exercise
+
+
+def topk_goal(k: int, lr: float, auxk: bool = True, *, model_class: type = None, n_train: int = 3000,
+              n_test: int = 1000, n_latent: int = 256, epochs: int = 3, seed: int = 0) -> dict[str, float]:
+    """Train ``model_class(784, n_latent, k)`` (default :class:`TopKSAE`) on the first ``n_train``
+    Fashion-MNIST training images, on the CPU, and measure it on the first ``n_test`` test images.
+
+    Seeded and deterministic on a given machine. Returns ``{"fvu", "dead_fraction", "l0"}`` on
+    the held-out images: a latent is dead when it is zero on every one of them.
+    """
+    X_train, _ = load_fashion_mnist("train", device="cpu")
+    X_test, _ = load_fashion_mnist("test", device="cpu")
+    X_train, X_test = X_train[:n_train], X_test[:n_test]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = (model_class or TopKSAE)(X_train.shape[1], n_latent, k)
+    train_topk_sae(model, X_train, epochs=epochs, auxk=AuxK(n_latent, coef=0.25 if auxk else 0.0),
+                   lr=lr, seed=seed, progress=False)
+    with torch.no_grad():
+        x_hat, z = model(X_test)
+    return {"fvu": fraction_variance_unexplained(X_test, x_hat),
+            "dead_fraction": (z == 0).all(0).float().mean().item(), "l0": (z != 0).sum(1).float().mean().item()}

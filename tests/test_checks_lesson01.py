@@ -185,7 +185,7 @@ def test_progress_records_the_lesson_01_checks():
     check_l0(REFERENCES["l0"])
     check_dead_fraction(DEAD_MISTAKES[0].fn)
     table = course.summary("01")
-    assert table["01"]["check"] == {"passed": 1, "total": 6}
+    assert table["01"]["check"] == {"passed": 1, "total": 7}
 
 
 # ---------------------------------------------------------------- the build exercises

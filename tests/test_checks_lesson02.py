@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from course_lib import course, sparsity
+from course_lib import checks, course, models, sparsity, train
 from course_lib.checks.lesson02 import (
     DECODER_L1_MISTAKES,
     L1_MISTAKES,
@@ -232,4 +232,51 @@ def test_progress_records_the_lesson_02_checks():
     check_sparse_loss(REFERENCES["sparse_loss"])
     check_l2_penalty(L2_MISTAKES[0].fn)
     table = course.summary("02")
-    assert table["02"]["check"] == {"passed": 2, "total": 5}
+    assert table["02"]["check"] == {"passed": 2, "total": 7}
+
+
+# ---------------------------------------------------------------- the build exercise: constrained_step
+
+
+def _step_with_library_pieces(model, optimizer, x, lam):
+    x_hat, z = model(x)
+    loss = sparsity.sparse_loss(x, x_hat, z, lam)
+    optimizer.zero_grad()
+    loss.backward()
+    W = model.decoder.weight
+    W.grad = sparsity.project_decoder_grad(W.detach(), W.grad)
+    optimizer.step()
+    W.data = sparsity.renormalize_columns(W.data)
+    return float(loss)
+
+
+def _step_unit_columns_first(model, optimizer, x, lam):
+    """Correct, written differently: the projection uses unit copies of the columns."""
+    x_hat, z = model(x)
+    loss = (x_hat - x).pow(2).sum(1).mean() + lam * z.abs().sum(1).mean()
+    optimizer.zero_grad()
+    loss.backward()
+    with torch.no_grad():
+        W = model.decoder.weight
+        U = W / W.norm(dim=0, keepdim=True)
+        W.grad.sub_(U * (U * W.grad).sum(0, keepdim=True))
+        optimizer.step()
+        W.div_(W.norm(dim=0, keepdim=True).clamp_min(1e-8))
+    return loss.item()
+
+
+@pytest.mark.parametrize("fn", [_step_with_library_pieces, _step_unit_columns_first])
+def test_differently_written_constrained_steps_pass(fn):
+    result = checks.check_constrained_step(fn)
+    assert result.status == "pass", (result.message, result.hint)
+
+
+def test_the_reference_constrained_step_keeps_unit_columns_and_lowers_the_loss():
+    torch.manual_seed(0)
+    x = torch.rand(32, 12)
+    model = models.Autoencoder(12, 20, seed=0)  # a fresh decoder: columns shorter than 1
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    losses = [train.constrained_step(model, optimizer, x, 0.05) for _ in range(30)]
+    norms = model.decoder.weight.norm(dim=0)
+    assert torch.allclose(norms, torch.ones_like(norms), atol=1e-5)
+    assert losses[-1] < losses[0]

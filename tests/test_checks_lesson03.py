@@ -181,3 +181,44 @@ def test_sparsities_reject_wrong_versions(wrong, text):
     _fails_with(check_lifetime_and_population_sparsity(wrong), text)
 
 
+
+
+# ---------------------------------------------------------------- the build exercise: kl_step
+
+
+def _kl_step_with_library_pieces(model, optimizer, x, rho, beta):
+    x_hat, a = model(x)
+    loss = metrics.reconstruction_error(x, x_hat) + sparsity.kl_sparsity_penalty(a, rho, beta)
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
+def _kl_step_written_out(model, optimizer, x, rho, beta):
+    x_hat, a = model(x)
+    q = torch.clamp(a.sum(0) / a.shape[0], 1e-7, 1 - 1e-7)
+    kl = torch.sum(rho * torch.log(rho / q) + (1 - rho) * torch.log((1 - rho) / (1 - q)))
+    loss = torch.nn.functional.mse_loss(x_hat, x, reduction="sum") / len(x) + beta * kl
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach())
+
+
+@pytest.mark.parametrize("fn", [_kl_step_with_library_pieces, _kl_step_written_out])
+def test_differently_written_kl_steps_pass(fn):
+    result = lesson03.check_kl_step(fn)
+    assert result.status == "pass", (result.message, result.hint)
+
+
+def test_kl_step_without_zero_grad_is_caught():
+    def no_zero_grad(model, optimizer, x, rho, beta):
+        x_hat, a = model(x)
+        loss = metrics.reconstruction_error(x, x_hat) + sparsity.kl_sparsity_penalty(a, rho, beta)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    result = lesson03.check_kl_step(no_zero_grad)
+    assert result.status == "fail" and result.message.startswith("wrong values on case")

@@ -209,7 +209,8 @@ def test_gradebook_has_one_column_per_item(graded):
     book, _ = graded
     first = next(iter(book.values()))
     assert list(first) == ["file", "lesson", "status", "double", "row_l1", "00-device-order",
-                           "00-device-variable", "checks", "quiz", "score", "notes"]
+                           "00-device-variable", "checks", "quiz", "score", "notes", "isolation", "sha256"]
+    assert {row["isolation"] for row in book.values()} == {"sandbox"}
     assert len(book) == 11
 
 
@@ -342,10 +343,21 @@ def test_the_cells_sent_to_the_kernel_are_one_line_calls_of_the_in_kernel_module
 # ---------------------------------------------------------------- no kernel outlives its notebook
 
 
+def processes_with(marker: str) -> list[int]:
+    """Processes whose command line holds ``marker`` (from /proc: seen from outside any sandbox)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 SLEEPER = ("import signal, subprocess, sys\n"
            "sleeper = subprocess.Popen([sys.executable, '-c', 'import signal, time; "
-           "signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(600)'])\n"
-           "open({pid_file!r}, 'w').write(str(sleeper.pid))")
+           "signal.signal(signal.SIGINT, signal.SIG_IGN); time.sleep(600)', {marker!r}], start_new_session=True)")
 ENDINGS = {
     "ok": "x = 1",
     "raises": 'raise RuntimeError("boom")',
@@ -353,28 +365,24 @@ ENDINGS = {
 }
 
 
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
 @pytest.mark.parametrize("ending", list(ENDINGS))
-def test_grading_a_notebook_leaves_no_kernel_or_kernel_child_running(toy, tmp_path, monkeypatch, ending):
-    """The kernel, and what it started, are gone once a notebook is graded, however its run ended."""
-    psutil = pytest.importorskip("psutil")
+def test_grading_a_notebook_leaves_no_kernel_or_kernel_child_running(toy, monkeypatch, ending):
+    """The kernel, and what it started (even in a session of its own), are gone once a notebook
+    is graded, however its run ended."""
     from course_lib.checks import core
 
     monkeypatch.setattr(core.REGISTRY, "_checks", dict(core.REGISTRY._checks))  # toy_checks registers lesson 00
     monkeypatch.syspath_prepend(str(toy))  # the grader imports toy_checks here, the kernel via PYTHONPATH
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(toy), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
-    pid_file = tmp_path / "sleeper.pid"
+    marker = f"course-test-sleeper-{ending}-{os.getpid()}"
     path = submission(toy, f"00_leak_{ending}.ipynb", GOOD,
-                      insert={2: SLEEPER.format(pid_file=str(pid_file)), 3: ENDINGS[ending]})
-    me = psutil.Process()
-    before = {p.pid for p in me.children(recursive=True)}
+                      insert={2: SLEEPER.format(marker=marker), 3: ENDINGS[ending]})
     try:
         row = grade.grade_notebook(path, checks_module="toy_checks", reference=toy / "exercises" / "00_toy.ipynb",
                                    cell_timeout=5, check_timeout=3)
     finally:
         sys.modules.pop("toy_checks", None)
-    left = [p for p in me.children(recursive=True) if p.pid not in before
-            and p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
-    assert left == [], f"still running after grading: {[p.cmdline() for p in left]}"
-    sleeper = int(pid_file.read_text())
-    assert not psutil.pid_exists(sleeper) or psutil.Process(sleeper).status() == psutil.STATUS_ZOMBIE
+    assert processes_with(marker) == []
+    assert processes_with(str(path.parent.parent)) == []  # no kernel of this toy course either
     assert row.status == {"ok": "ok", "raises": "errors", "hangs": "not graded"}[ending], row.notes

@@ -59,9 +59,20 @@ def fake_root(tmp_path, monkeypatch):
 
 def params(root: str, tmp_path: Path, **changes) -> dict:
     base = {"module_roots": [root], "checks_module": f"{root}.checks", "snapshot_key": f"_key_{root}",
-            "progress_file": str(tmp_path / "official.json"), "result_file": str(tmp_path / "result.json"),
+            "progress_file": str(tmp_path / "official.json"), "result_mime": submission.RESULT_MIME, "result_marker": "marker:",
             "library_dir": LIBRARY, "check_timeout": 5, "checks": [["f", "check_f", ["f"]]], "quiz_exprs": []}
     return {**base, **changes}
+
+
+@pytest.fixture
+def shown(monkeypatch):
+    """What the epilogue shows in the kernel (its result), as the grader receives it."""
+    import IPython.display
+
+    outputs = []
+    monkeypatch.setattr(IPython.display, "display",
+                        lambda data, raw=False: outputs.append({"output_type": "display_data", "data": data}))
+    return outputs
 
 
 def square(x):
@@ -248,7 +259,7 @@ def test_grade_notices_a_removed_snapshot_and_an_unimportable_checks_module(fake
     assert out["checks"]["f"]["message"] == "the course has no check_f"
 
 
-def test_the_kernel_cells_run_prologue_then_epilogue(fake_root, tmp_path, monkeypatch):
+def test_the_kernel_cells_run_prologue_then_epilogue(fake_root, tmp_path, monkeypatch, shown):
     """The very lines the grader sends, run here: the module is loaded from its file, not sys.modules."""
     import IPython
 
@@ -260,17 +271,42 @@ def test_the_kernel_cells_run_prologue_then_epilogue(fake_root, tmp_path, monkey
                                              "modules": [p["checks_module"]]}), ns)
     assert p["checks_module"] in sys.modules[p["snapshot_key"]].snapshot
     exec(submission.kernel_cell("epilogue", p), ns)
-    result = json.loads(Path(p["result_file"]).read_text(encoding="utf-8"))
+    result, problem = submission.read_result(shown, "marker:")
+    assert problem == ""
     assert result == {"checks": {"f": {"passed": True, "status": "pass", "message": "f(2) is not 4"}},
                       "quiz": {}, "tampering": [], "errors": []}
     assert not [n for n in ns if n.startswith("__course")]  # the lines clean up after themselves
 
 
-def test_epilogue_writes_the_result_file(fake_root, tmp_path):
+def test_epilogue_shows_the_result_once_and_a_second_one_is_refused(fake_root, tmp_path, shown):
     p = params(fake_root, tmp_path, checks=[])
     inkernel.epilogue(json.dumps(p), ns={})
-    assert json.loads(Path(p["result_file"]).read_text(encoding="utf-8"))["tampering"] == [
-        "the grader's record of the course modules was removed"]
+    result, problem = submission.read_result(shown, "marker:")
+    assert result["tampering"] == ["the grader's record of the course modules was removed"] and problem == ""
+    assert submission.read_result(shown, "other-marker:") == (None, "the grading step gave no result")
+    shown.append({"output_type": "display_data", "data": {submission.RESULT_MIME: "marker:" + json.dumps({})}})
+    assert submission.read_result(shown, "marker:") == (
+        None, "the kernel sent 2 grading results instead of one (made up by the notebook)")
+
+
+def test_a_copy_of_the_reference_at_another_path_is_recognised(tmp_path, monkeypatch):
+    """By its module name, and by its code when the copy is renamed too."""
+    import shutil
+
+    shutil.copytree(LIBRARY_DIR, tmp_path / "mycopy", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import mycopy.sparsity
+
+    try:
+        prints = inkernel.course_fingerprints(["course_lib"])
+        copy = mycopy.sparsity.l1_penalty
+        assert not inkernel.from_library(copy, LIBRARY)  # the old test: by path only
+        assert inkernel.is_course_code(copy, LIBRARY, ["course_lib"], prints)
+        assert inkernel.is_course_code(sparsity.l1_penalty, LIBRARY, ["course_lib"], prints)
+        assert not inkernel.is_course_code(square, LIBRARY, ["course_lib"], prints)
+    finally:
+        for n in [n for n in sys.modules if n == "mycopy" or n.startswith("mycopy.")]:
+            del sys.modules[n]
 
 
 def test_prologue_takes_its_parameters_as_json(fake_root):

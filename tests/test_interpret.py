@@ -352,6 +352,14 @@ def test_explorer_slider_updates_state():
     assert "latent 3" in explorer.figure._suptitle.get_text()
 
 
+def test_explorer_display_carries_the_widget_and_its_figure_as_a_static_image():
+    model, X, y = _small_model_and_data()
+    bundle = I.explore(model, X, y, n_top=5, interactive=True, latent=2).mimebundle()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "image/png" in bundle and len(bundle["image/png"]) > 1000
+    assert set(I.explore(model, X, y, n_top=5, interactive=False).mimebundle()) >= {"image/png", "text/plain"}
+
+
 def test_explorer_static_mode_and_default_latent():
     model, X, y = _small_model_and_data()
     explorer = I.explore(model, X, y, interactive=False)
@@ -375,8 +383,9 @@ def test_widgets_unavailable_in_fast_mode_and_outside_a_kernel(monkeypatch):
 PUBLIC_API = {  # the names course notebooks, checks and tests use; the split must keep all of them
     "LatentExplorer", "TOY_NAMES", "TOY_PATTERNS", "activation_table", "bar_images",
     "class_mean_activation", "class_selectivity", "compare_features", "explore",
-    "factor_correlations", "factor_match_score", "format_tables", "latent_figure", "make_bars",
-    "matched_features_figure", "one_latent_per_pattern", "selectivity_histogram",
+    "factor_correlations", "factor_match_score", "factor_match_score_one_to_one",
+    "factor_matches_one_to_one", "shuffled_label_selectivity", "format_tables", "latent_figure", "make_bars",
+    "matched_features_figure", "one_latent_per_pattern", "selectivity_histogram", "selectivity_null_figure",
     "top_activating_examples", "top_examples_figure", "toy_dataset", "train_toy_models",
     "widgets_available",
 }
@@ -397,3 +406,97 @@ def test_every_public_name_comes_from_exactly_one_submodule():
             owners[name] = sub
             assert getattr(I, name) is getattr(module, name)
     assert set(owners) == PUBLIC_API
+
+
+# ---------------------------------------------------------------- one-to-one matching, null baseline
+
+
+def test_one_to_one_factor_score_does_not_credit_a_latent_twice():
+    torch.manual_seed(0)
+    F = (torch.rand(500, 2) < 0.3).float()
+    mixed = F.sum(1, keepdim=True)                     # one latent tracking both factors
+    Z = torch.cat([mixed, torch.rand(500, 1)], dim=1)  # and one latent of noise
+    assert I.factor_match_score(Z, F) > 0.65            # both factors pick the mixed latent
+    latent, corr = I.factor_matches_one_to_one(Z, F)
+    assert sorted(latent.tolist()) == [0, 1]            # each latent serves one factor only
+    assert I.factor_match_score_one_to_one(Z, F) < 0.5  # the noise latent earns almost nothing
+    assert I.factor_match_score_one_to_one(Z, F) == pytest.approx(corr.mean().item())
+
+
+def test_one_to_one_factor_score_is_1_for_a_permuted_exact_code():
+    F = (torch.rand(300, 4, generator=torch.Generator().manual_seed(1)) < 0.4).float()
+    Z = 2.0 * F[:, [2, 0, 3, 1]]
+    assert I.factor_match_score_one_to_one(Z, F) == pytest.approx(1.0, abs=1e-5)
+    assert I.factor_matches_one_to_one(Z, F)[0].tolist() == [1, 3, 0, 2]
+
+
+def test_one_to_one_factor_score_with_fewer_latents_than_factors():
+    F = (torch.rand(300, 4, generator=torch.Generator().manual_seed(2)) < 0.4).float()
+    latent, corr = I.factor_matches_one_to_one(F[:, :2], F)
+    assert latent.tolist() == [0, 1, -1, -1] and corr[2:].tolist() == [0.0, 0.0]
+    assert I.factor_match_score_one_to_one(F[:, :2], F) == pytest.approx(0.5, abs=1e-5)
+
+
+def test_shuffled_label_selectivity_is_higher_for_rare_latents():
+    gen = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 10, (5000,), generator=gen)
+    Z = torch.zeros(5000, 2)
+    Z[torch.randperm(5000, generator=gen)[:20], 0] = 1.0    # fires on 20 random images
+    Z[torch.randperm(5000, generator=gen)[:1000], 1] = 1.0  # fires on 1000 random images
+    null = I.shuffled_label_selectivity(Z, y, 10, n_shuffles=20, seed=0)
+    assert null.shape == (20, 2)
+    rare, common = null.mean(0).tolist()
+    assert 0.08 < rare < 0.2 and common < 0.01 and rare > 10 * common  # chance makes rare latents selective
+    assert (I.class_selectivity(Z, y, 10) - null.mean(0)).abs().max() < 0.1  # random latents: at chance
+    top_share = lambda Z, y, C: I.class_mean_activation(Z, y, C).div(I.class_mean_activation(Z, y, C).sum(0)).amax(0)
+    rare, common = I.shuffled_label_selectivity(Z, y, 10, n_shuffles=20, measure=top_share).mean(0).tolist()
+    assert 0.2 < rare < 0.4 and 0.1 < common < 0.15          # lesson 06's largest class share: ~0.28 vs ~0.12
+
+
+def test_shuffled_label_selectivity_takes_another_measure_and_rejects_bad_input():
+    Z = torch.rand(50, 3)
+    y = torch.arange(50) % 5
+    null = I.shuffled_label_selectivity(Z, y, 5, n_shuffles=3, measure=lambda Z, y, C: Z[y == 0].mean(0))
+    assert null.shape == (3, 3)
+    assert torch.equal(null, I.shuffled_label_selectivity(Z, y, 5, n_shuffles=3, seed=0,
+                                                         measure=lambda Z, y, C: Z[y == 0].mean(0)))
+    with pytest.raises(ValueError, match="n_shuffles"):
+        I.shuffled_label_selectivity(Z, y, 5, n_shuffles=0)
+    with pytest.raises(ValueError, match="shape"):
+        I.shuffled_label_selectivity(Z, y[:10], 5)
+
+
+def test_one_to_one_matched_features_and_null_figures_build():
+    Xb, Fb = I.make_bars(200, size=4, p=0.25, seed=0)
+    bars_model = Autoencoder(16, 8, "relu", seed=0)
+    Z = bars_model.encode(Xb).detach()
+    fig = I.matched_features_figure({"m": (bars_model.features(), Z)}, Fb, one_to_one=True)
+    _, corr = I.factor_matches_one_to_one(Z, Fb)
+    assert [t.get_text() for t in fig.axes[1].texts] == [f"{c:.2f}" for c in corr.tolist()]
+    assert "one-to-one" in fig._suptitle.get_text()
+    null = I.shuffled_label_selectivity(Z, Fb[:, 0].long(), 2, n_shuffles=3)
+    fig = I.selectivity_null_figure({"m": I.class_selectivity(Z, Fb[:, 0].long(), 2)}, {"m": null},
+                                    {"m": (Z > 0).sum(0)}, n_inputs=200)
+    assert fig.axes[0].get_title() == "m" and fig.axes[0].get_xscale() == "log"
+
+
+def test_explorer_shows_its_figure_as_a_plain_output(monkeypatch):
+    from IPython import display as ipd
+    shown = []
+
+    class Handle:
+        def update(self, obj):
+            shown.append(("update", obj))
+
+    def fake_display(obj, display_id=None):
+        shown.append(("display", obj))
+        return Handle() if display_id else None
+
+    monkeypatch.setattr(ipd, "display", fake_display)
+    model, X, y = _small_model_and_data()
+    explorer = I.explore(model, X, y, n_top=5, interactive=True, latent=0)
+    explorer._ipython_display_()
+    assert [kind for kind, _ in shown] == ["display", "display"]
+    assert shown[0][1] is explorer.widget and shown[1][1] is explorer.figure  # the figure is no widget
+    explorer.slider.value = 2
+    assert shown[-1] == ("update", explorer.figure) and explorer.latent == 2

@@ -39,3 +39,12 @@ def test_one_to_one_matching_does_not_reuse_a_column():
 def test_bad_dictionaries_get_a_clear_error(A, B, message):
     with pytest.raises((TypeError, ValueError), match=message):
         cosine_matrix(A, B)
+
+
+def test_assign_one_to_one_maximises_any_score_matrix():
+    from course_lib.matching import assign_one_to_one
+    S = torch.tensor([[0.9, 0.8], [0.85, 0.1]])
+    rows, cols = assign_one_to_one(S)  # greedy would take 0.9 and leave 0.1; the optimum is 0.8 + 0.85
+    assert dict(zip(rows.tolist(), cols.tolist())) == {0: 1, 1: 0}
+    with pytest.raises(ValueError, match="NaN"):
+        assign_one_to_one(torch.tensor([[float("nan")]]))

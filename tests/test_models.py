@@ -81,7 +81,7 @@ def test_wrong_code_shape_and_bad_options():
     model = Autoencoder(10, 4)
     with pytest.raises(ValueError, match=r"code of shape \(batch, 4\)"):
         model.decode(torch.rand(2, 5))
-    with pytest.raises(ValueError, match="k in 1..n_latent=4"):
+    with pytest.raises(ValueError, match="k must be an integer in 1..4"):
         Autoencoder(10, 4, "topk", k=5)
     with pytest.raises(ValueError, match="k in 1..n_latent"):
         Autoencoder(10, 4, "topk")

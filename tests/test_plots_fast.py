@@ -36,3 +36,24 @@ def test_fast_mode_switch(monkeypatch):
     monkeypatch.setenv("COURSE_FAST", "0")
     assert not fast.is_fast() and fast.pick(10, 1) == 10
     assert len(fast.subset(torch.arange(10), n_fast=3)) == 10
+
+
+def test_activation_histograms_share_their_bins_and_grids_take_row_labels():
+    fig = plots.activation_histogram({"wide": torch.linspace(0, 4, 400), "narrow": torch.linspace(0, 1, 400)}, bins=8)
+    wide, narrow = fig.axes[0].patches  # one step patch per code
+    assert "width 0.5" in fig.axes[0].get_xlabel()  # (4 - 0) / 8, the same for both codes
+    assert wide.get_path().vertices[:, 0].max() == pytest.approx(4.0)
+    assert sorted(set(narrow.get_path().vertices[:, 0].round(6)))[:3] == [0.0, 0.5, 1.0]
+    fig = plots.image_grid(torch.rand(6, 784), ncols=3, row_labels=["K = 2", "K = 8"])
+    assert [t.get_text() for t in fig.axes[0].texts + fig.axes[3].texts] == ["K = 2", "K = 8"]
+    with pytest.raises(ValueError, match="row_labels"):
+        plots.image_grid(torch.rand(6, 784), ncols=3, row_labels=["one"])
+def test_pixel_images_share_one_fixed_scale_and_weights_a_symmetric_one():
+    dim, bright = torch.full((1, 784), 0.2), torch.rand(1, 784)
+    fig = plots.image_grid(torch.cat([dim, bright]), ncols=2)
+    assert [ax.images[0].get_clim() for ax in fig.axes] == [(0.0, 1.0), (0.0, 1.0)]
+    signed = plots.image_grid(torch.randn(2, 784), symmetric=True, cmap="RdBu_r")
+    low, high = signed.axes[0].images[0].get_clim()
+    assert low == -high and low < 0
+    unscaled = plots.image_grid(torch.rand(1, 784) * 5)  # not pixel values: scaled to its own range
+    assert unscaled.axes[0].images[0].get_clim()[1] > 1

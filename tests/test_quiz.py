@@ -8,7 +8,8 @@ import re
 import pytest
 import torch
 
-from course_lib import capstone, interpret, metrics, progress, quiz, sparsity, train
+from course_lib import (absorption, capstone, evaluation, interpret, matching, metrics, progress, quiz, saes, sparsity,
+                        superposition, train)
 
 
 def fill(*accepted: str) -> dict:
@@ -356,6 +357,47 @@ def calc_06_readout_share(q):
     assert_fill_is(q, expected)
     E = torch.randn(20_000, 256, generator=gen, dtype=torch.float64)  # random errors
     assert abs(capstone.readout_share(E, W) - expected) < 0.002
+
+
+def calc_07_mmcs_by_hand(q):
+    in_prompt(q, "`(1, 0)` and `(0, 1)`", "`(2, 0)`, `(1, 1)` and `(0, -3)`", "2 decimal places")
+    learned = torch.tensor([[2.0, 1.0, 0.0], [0.0, 1.0, -3.0]])
+    assert_fill_is(q, round(matching.mean_max_cosine_similarity(learned, torch.eye(2)), 2))
+
+
+def calc_07_absorption_rate(q):
+    in_prompt(q, "3,000 footwear images", "silent on 900", "On 600 of those 900")
+    # latent 0 reads footwear (e1); latent 1 is aligned with e1, latent 2 orthogonal to it
+    fires, absorbed, other = torch.eye(3)[0], torch.tensor([0.0, 1.0, 0.0]), torch.tensor([0.0, 0.0, 1.0])
+    Z = torch.cat([fires.repeat(2100, 1), absorbed.repeat(600, 1), other.repeat(300, 1), other.repeat(500, 1)])
+    is_parent = torch.arange(len(Z)) < 3000
+    decoder = torch.tensor([[1.0, 0.8, 0.0], [0.0, 0.6, 1.0]])
+    assert_fill_is(q, absorption.absorption_rate(Z, is_parent, decoder, torch.tensor([1.0, 0.0]), 0))
+
+
+def calc_07_dimensions_per_feature(q):
+    in_prompt(q, "5 hidden dimensions", "20 features", "stores 10 of them")
+    W = torch.randn(5, 20, generator=torch.Generator().manual_seed(0))
+    W = W / W.norm(dim=0)
+    W[:, 10:] = 0
+    assert_fill_is(q, superposition.dimensions_per_feature(W))
+def calc_08_batchtopk_count(q):
+    in_prompt(q, "4 codes with 6 latents", "k = 2")
+    z = torch.rand(4, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64) + 0.1
+    assert_fill_is(q, float((saes.batch_topk(z, 2) != 0).sum()))
+
+
+def calc_08_jumprelu_grad(q):
+    in_prompt(q, "theta = 0.5", "eps = 0.2", "0.45, 0.58, 0.62 and 0.9")
+    h = torch.tensor([[0.45], [0.58], [0.62], [0.9]], dtype=torch.float64)
+    theta = torch.tensor([0.5], dtype=torch.float64, requires_grad=True)
+    saes.jumprelu(h, theta, 0.2).sum().backward()
+    assert_fill_is(q, theta.grad.item())
+
+
+def calc_08_loss_recovered(q):
+    in_prompt(q, "0.32", "0.52", "2.32")
+    assert_fill_is(q, evaluation.loss_recovered(0.32, 0.52, 2.32))
 
 
 CALCULATIONS = {name[len("calc_"):].replace("_", "-", 1).replace("_", "-"): fn

@@ -6,6 +6,7 @@ import torch
 
 from course_lib import metrics, topk
 from course_lib.data import load_fashion_mnist
+from course_lib.sparsity import topk_activation
 
 
 # ---------------------------------------------------------------- dead_latents
@@ -216,3 +217,35 @@ def test_auxk_revives_dead_latents(fashion):
         dead[use_aux] = metrics.evaluate(model, X_test)["dead_fraction"]
     assert dead[False] > 0.15
     assert dead[True] < 0.06
+
+
+# ---------------------------------------------------------------- TopKSAE
+
+
+def test_topk_sae_initialisation_and_forward():
+    torch.manual_seed(0)
+    model = topk.TopKSAE(12, 20, 3)
+    W = model.decoder.weight
+    assert W.shape == (12, 20) and model.decoder.bias is None
+    assert torch.allclose(W.norm(dim=0), torch.ones(20), atol=1e-6)
+    assert torch.equal(model.encoder.weight, W.t()) and not model.encoder.bias.any()
+    x = torch.rand(5, 12)
+    with torch.no_grad():
+        model.b_pre.fill_(0.5)
+    x_hat, z = model(x)
+    assert ((z != 0).sum(1) <= 3).all() and (z >= 0).all()
+    pre = model.encoder(x - 0.5)
+    assert torch.allclose(z, torch.relu(topk_activation(pre, 3)))
+    assert torch.allclose(x_hat, z @ W.t() + 0.5, atol=1e-6)
+    with pytest.raises(ValueError, match="k must be an integer"):
+        topk.TopKSAE(12, 20, 0)
+
+
+def test_topk_sae_step_keeps_unit_columns_and_trains():
+    X = load_fashion_mnist("train", device="cpu")[0][:512]
+    torch.manual_seed(0)
+    model = topk.TopKSAE(784, 64, 8)
+    history = topk.train_topk_sae(model, X, epochs=3, lr=3e-3, progress=False)
+    assert history["loss"][-1] < history["loss"][0]
+    assert torch.allclose(model.decoder.weight.norm(dim=0), torch.ones(64), atol=1e-5)
+    assert torch.allclose(model.b_pre.detach(), X.mean(0), atol=0.2)

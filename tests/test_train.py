@@ -70,7 +70,7 @@ def test_divergence_names_the_likely_cause():
 
 @pytest.mark.parametrize("kwargs,match", [
     ({"X": torch.rand(10, 3, 3)}, "shape \\(N, features\\)"),
-    ({"epochs": 0}, "must be positive"),
+    ({"epochs": 0}, "epochs must be an integer >= 1, got 0"),
 ])
 def test_bad_arguments(kwargs, match):
     args = {"X": torch.rand(10, 9), "epochs": 1} | kwargs

@@ -12,6 +12,8 @@ from .lesson03 import *  # noqa: F403
 from .lesson04 import *  # noqa: F403
 from .lesson05 import *  # noqa: F403
 from .lesson06 import *  # noqa: F403
+from .lesson07 import *  # noqa: F403
+from .lesson08 import *  # noqa: F403
 
 __all__ = ["REGISTRY", "After", "Case", "Check", "CheckResult", "Mistake", "check", "registered",
            "run_check", "get"] + [f"check_{name}" for names in registered().values() for name in names]

@@ -1,14 +1,17 @@
 """Grading one submission: read it, run it, and turn the official results into a gradebook row."""
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 from pathlib import Path
 
 import nbformat
 
-from course_lib.grade.gradebook import Row
+from course_lib.grade.gradebook import Row, display_name
+from course_lib.grade.sandbox import LIMITS_ONLY, SANDBOX
 from course_lib.grade.source import quiz_answers
 from course_lib.grade.spec import LessonSpec, NotGraded, detect_lesson, find_reference, lesson_spec
-from course_lib.grade.submission import run_submission
+from course_lib.grade.submission import Isolation, run_submission
 from course_lib.grade.tamper import false_claims, static_tampering
 
 DEFAULT_CELL_TIMEOUT = 120
@@ -21,9 +24,21 @@ def _short(err: BaseException, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _read(path: Path) -> nbformat.NotebookNode:
+def content_hash(path: Path) -> str:
+    """SHA-256 of the file's bytes; ``""`` if it cannot be read."""
     try:
-        nb = nbformat.read(str(path), as_version=4)
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def _read(path: Path) -> nbformat.NotebookNode:
+    if not path.exists():
+        raise NotGraded("no such file (is the path mistyped?)")
+    if path.is_dir():
+        raise NotGraded("a folder, not a notebook")
+    try:
+        nb = nbformat.reads(path.read_bytes().decode("utf-8"), as_version=4)
         nbformat.validate(nb)
     except Exception as err:  # JSON errors, validation errors, unreadable files
         raise NotGraded(f"not a valid notebook ({type(err).__name__}: {_short(err)})") from None
@@ -54,10 +69,13 @@ def _score(row: Row, spec: LessonSpec, answers: dict[str, tuple[str, object]], r
 def grade_notebook(path: Path, *, lesson: str | None = None, checks_module: str = "course_lib.checks",
                    reference: Path | None = None, cell_timeout: float = DEFAULT_CELL_TIMEOUT,
                    timeout: float = DEFAULT_TIMEOUT, check_timeout: float = DEFAULT_CHECK_TIMEOUT,
-                   fast: bool = True, executed_dir: Path | None = None) -> Row:
+                   fast: bool = True, executed_dir: Path | None = None, executed_name: str | None = None,
+                   isolation: Isolation | None = None) -> Row:
     """Grade one submission; never raises for a problem with the submission itself."""
     path = Path(path)
-    row = Row(file=str(path), lesson=lesson or detect_lesson(nbformat.v4.new_notebook(), path) or "")
+    isolation = isolation or Isolation()
+    row = Row(file=display_name(path), lesson=lesson or detect_lesson(nbformat.v4.new_notebook(), path) or "",
+              isolation=SANDBOX if isolation.sandboxed else LIMITS_ONLY, sha256=content_hash(path))
     try:
         nb = _read(path)
         row.lesson = lesson or detect_lesson(nb, path) or ""
@@ -70,9 +88,12 @@ def grade_notebook(path: Path, *, lesson: str | None = None, checks_module: str 
         answers = quiz_answers(nb, spec.quiz)
         module_roots = ["course_lib"] + ([checks_module] if not checks_module.startswith("course_lib") else [])
         static = static_tampering(nb, tuple(module_roots[1:]))
+        found = importlib.util.find_spec(checks_module)
+        executed = executed_dir / (executed_name or path.name) if executed_dir is not None else None
         run, (claims, claims_problem) = run_submission(path, spec, answers, module_roots, checks_module,
                                                        cell_timeout, timeout, check_timeout, fast,
-                                                       executed_dir)
+                                                       executed, isolation,
+                                                       checks_file=found.origin if found else None)
         if run.fatal:
             row.notes = run.notes + [run.fatal] + static
             raise NotGraded(None)

@@ -10,7 +10,8 @@ calls one entry point with its parameters as a JSON string:
 * :func:`epilogue`, after the notebook's last cell: throws away every loaded course module,
   imports the checks afresh, compares the modules the notebook ran with the record, runs the
   official check of every exercise on the learner's function (each with a time limit) and
-  evaluates computed quiz answers; the result goes to a JSON file for the grader.
+  evaluates computed quiz answers; the result goes back to the grader as an output of that
+  cell (no file that the notebook's code could rewrite).
 
 Loading by path, not by ``import course_lib...``, means that a module the notebook left in
 ``sys.modules`` cannot stand in for this one; for the same reason this file imports only the
@@ -65,13 +66,58 @@ def install_snapshot(key: str, roots: list[str], modules: list[str]) -> None:
     """Keep :func:`snapshot` in ``sys.modules[key]`` (a module with a ``snapshot`` attribute)."""
     holder = types.ModuleType(key)
     holder.snapshot = snapshot(roots, modules)
+    holder.machinery = (list(sys.path), list(sys.meta_path), list(sys.path_hooks))
     sys.modules[key] = holder
 
 
 def take_snapshot(key: str) -> dict | None:
-    """Remove the record kept by :func:`install_snapshot`; ``None`` if it is gone or not a record."""
-    record = getattr(sys.modules.pop(key, None), "snapshot", None)
+    """Remove the record kept by :func:`install_snapshot`; ``None`` if it is gone or not a record.
+
+    The import machinery (``sys.path``, ``sys.meta_path``, ``sys.path_hooks``) is put back as
+    it was before the notebook ran, so that the checks are imported afresh from where the
+    grader's are, not from a copy the notebook pointed Python to.
+    """
+    holder = sys.modules.pop(key, None)
+    machinery = getattr(holder, "machinery", None)
+    if isinstance(machinery, tuple) and len(machinery) == 3:
+        sys.path[:], sys.meta_path[:], sys.path_hooks[:] = machinery
+        sys.path_importer_cache.clear()
+    record = getattr(holder, "snapshot", None)
     return record if isinstance(record, dict) else None
+
+
+def fingerprint(code: types.CodeType) -> tuple:
+    """What a function's code is, wherever its file lies: name, bytecode, names and constants."""
+    consts = tuple(fingerprint(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts)
+    return (code.co_name, code.co_code, code.co_names, code.co_varnames, consts)
+
+
+def course_fingerprints(roots: list[str]) -> set[tuple]:
+    """Fingerprints of every function (and method) of the loaded course modules."""
+    found = set()
+    for name, module in list(sys.modules.items()):
+        if module is None or not is_ours(name, roots):
+            continue
+        for value in list(vars(module).values()):
+            members = vars(value).values() if isinstance(value, type) else [value]
+            for fn in members:
+                if isinstance(fn, types.FunctionType):
+                    found.add(fingerprint(fn.__code__))
+    return found
+
+
+def is_course_code(obj: Any, library_dir: str, roots: list[str], prints: set[tuple]) -> bool:
+    """Whether ``obj`` is one of the course's functions: by its file, its module or its very code.
+
+    The module and the code catch a copy of ``course_lib`` imported from another folder.
+    """
+    if from_library(obj, library_dir):
+        return True
+    fn = obj if isinstance(obj, types.FunctionType) else getattr(obj, "__func__", None)
+    if not isinstance(fn, types.FunctionType):
+        return False
+    module = getattr(fn, "__module__", None) or ""
+    return is_ours(module, roots) or fingerprint(fn.__code__) in prints
 
 
 def purge(roots: list[str]) -> dict[str, types.ModuleType]:
@@ -138,7 +184,7 @@ def time_limit(seconds: float) -> Iterator[None]:
 
 
 def run_check(check: Any, function: str, arg_sources: list[str], ns: dict, limit: float,
-              library_dir: str) -> tuple[dict, bool]:
+              library_dir: str, is_reference=None) -> tuple[dict, bool]:
     """Run one official check on the arguments ``arg_sources`` evaluated in ``ns``.
 
     The entry ``{"passed", "status", "message"}``, and whether the argument is the course's own
@@ -156,7 +202,7 @@ def run_check(check: Any, function: str, arg_sources: list[str], ns: dict, limit
     except BaseException as err:
         entry["message"] = "%s: %s" % (type(err).__name__, err)
         return entry, False
-    if args and from_library(args[0], library_dir):
+    if args and (is_reference or (lambda obj: from_library(obj, library_dir)))(args[0]):
         entry.update(status="reference", message="is the course's own implementation, not the learner's")
         return entry, True
     buffer = io.StringIO()
@@ -190,23 +236,32 @@ def grade(params: dict, ns: dict) -> dict:
     old = purge(params["module_roots"])
     os.environ["COURSE_PROGRESS_FILE"] = params["progress_file"]
     os.environ.pop("COURSE_STRICT_CHECKS", None)
-    try:
-        checks = importlib.import_module(params["checks_module"])
-    except BaseException as err:
-        out["errors"].append("could not import %s: %s: %s" % (params["checks_module"], type(err).__name__, err))
-        checks = None
-
     record = take_snapshot(params["snapshot_key"])
     if record is None:
         out["tampering"].append("the grader's record of the course modules was removed")
     else:
         out["tampering"] += replaced(record, old)
+    try:
+        checks = importlib.import_module(params["checks_module"])
+    except BaseException as err:
+        out["errors"].append("could not import %s: %s: %s" % (params["checks_module"], type(err).__name__, err))
+        checks = None
+    expected = params.get("checks_file")
+    where = os.path.realpath(getattr(checks, "__file__", None) or "?")
+    if checks is not None and expected and where != os.path.realpath(expected):
+        out["tampering"].append("the checks were imported from %s, not from the course (%s)" % (where, expected))
+        checks = None
     out["tampering"] += own_definitions(ns, params["checks"], params["library_dir"])
+    prints = course_fingerprints(params["module_roots"])
+    fresh = snapshot(params["module_roots"], [])
+
+    def is_reference(obj):
+        return is_course_code(obj, params["library_dir"], params["module_roots"], prints)
 
     limit = params["check_timeout"]
     for exercise, function, arg_sources in params["checks"]:
         entry, reference = run_check(getattr(checks, function, None), function, arg_sources, ns, limit,
-                                     params["library_dir"])
+                                     params["library_dir"], is_reference)
         if reference:
             out["tampering"].append("%s is the course's reference implementation" % exercise)
         out["checks"][exercise] = entry
@@ -214,6 +269,8 @@ def grade(params: dict, ns: dict) -> dict:
         out["quiz"][qid], error = evaluate_answer(source, ns, limit)
         if error:
             out["errors"].append("quiz %s: the answer %s raised %s" % (qid, source, error))
+    changed = replaced(fresh, {n: m for n, m in sys.modules.items() if m is not None})
+    out["tampering"] += ["while the checks ran, " + note for note in changed]
     return out
 
 
@@ -224,12 +281,15 @@ def prologue(params_json: str) -> None:
 
 
 def epilogue(params_json: str, ns: dict | None = None) -> None:
-    """Entry point after the notebook ran: grade it in the kernel's namespace, write ``result_file``."""
+    """Entry point after the notebook ran: grade it in the kernel's namespace, show the result."""
     params = json.loads(params_json)
     if ns is None:
         from IPython import get_ipython
 
         ns = get_ipython().user_ns
     out = grade(params, ns)
-    with open(params["result_file"], "w", encoding="utf-8") as f:
-        json.dump(out, f)
+    from IPython.display import display
+
+    # The result goes to the grader as an output of this cell, over the kernel's own messages:
+    # no file that other code of the notebook could rewrite.
+    display({params["result_mime"]: params["result_marker"] + json.dumps(out)}, raw=True)

@@ -15,10 +15,11 @@ import torch
 from matplotlib.figure import Figure
 
 from .datasets import bar_images
-from .measures import class_mean_activation, class_selectivity, factor_correlations, top_activating_examples
+from .measures import (class_mean_activation, class_selectivity, factor_correlations, factor_matches_one_to_one,
+                       top_activating_examples)
 
-__all__ = ["compare_features", "top_examples_figure", "selectivity_histogram", "matched_features_figure",
-           "latent_figure"]
+__all__ = ["compare_features", "top_examples_figure", "selectivity_histogram", "selectivity_null_figure",
+           "matched_features_figure", "latent_figure"]
 
 # ------------------------------------------------------------------ mosaics
 
@@ -43,7 +44,8 @@ def _draw_mosaic(ax, tiles: np.ndarray, *, ncols: int | None = None, diverging: 
     """Draw tiles (n, h, w) as one image on ``ax``, ``ncols`` per row, each titled above.
 
     Diverging tiles are scaled one by one to [-1, 1] (red adds ink, blue removes it); other
-    tiles are shown as ink on paper with values in [0, 1].
+    tiles are images with values in [0, 1], drawn as the whole course draws inputs
+    (:func:`course_lib.plots.image_grid`): white ink on black.
     """
     n, h, w = tiles.shape
     ncols = ncols or n
@@ -60,7 +62,7 @@ def _draw_mosaic(ax, tiles: np.ndarray, *, ncols: int | None = None, diverging: 
         canvas[y0 : y0 + h, x0 : x0 + w] = tile
         if titles is not None:
             ax.text(x0 + w / 2, y0 - 0.6, titles[i], ha="center", va="bottom", fontsize=fontsize)
-    cmap = plt.get_cmap("RdBu_r" if diverging else "gray_r").with_extremes(bad="white")
+    cmap = plt.get_cmap("RdBu_r" if diverging else "gray").with_extremes(bad="white")
     ax.imshow(canvas, cmap=cmap, vmin=-1 if diverging else 0, vmax=1, interpolation="nearest")
     for i in range(n):  # thin frames around the tiles
         r, c = divmod(i, ncols)
@@ -143,13 +145,49 @@ def selectivity_histogram(selectivities: Mapping[str, torch.Tensor], *, bins: in
     return fig
 
 
+def selectivity_null_figure(selectivity: Mapping[str, torch.Tensor], null: Mapping[str, torch.Tensor],
+                            counts: Mapping[str, torch.Tensor], *, n_inputs: int | None = None,
+                            title: str = "Class selectivity against firing count, with its chance level") -> Figure:
+    """One panel per model: each latent's selectivity (dots) and its shuffled-label null (grey)
+    against the number of inputs it fires on (log scale).
+
+    selectivity, counts: {name: (H,)}; null: {name: (n_shuffles, H)} from
+    :func:`~course_lib.interpret.measures.shuffled_label_selectivity`.
+    """
+    names = list(selectivity)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.1 * len(names) + 0.6, 3.4), sharey=True, squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (ax, name) in enumerate(zip(axes[0], names)):
+        c = counts[name].detach().float().cpu().numpy()
+        nl = null[name].detach().float().cpu()
+        ax.scatter(c, nl.mean(0).numpy(), s=7, color="0.6", label="shuffled labels (mean)")
+        ax.scatter(c, selectivity[name].detach().float().cpu().numpy(), s=7, color=colors[i % len(colors)],
+                   label="true labels")
+        ax.set_xscale("log")
+        if n_inputs:
+            ax.set_xlim(0.8, n_inputs * 1.3)
+        ax.set(xlabel="inputs it fires on", title=name)
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("class selectivity")
+    axes[0, 0].legend(fontsize=7, loc="upper right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def matched_features_figure(models: Mapping[str, tuple[torch.Tensor, torch.Tensor]], factors: torch.Tensor,
-                            *, title: str = "For every bar, the decoder feature of its best-matching latent "
-                                          "(above each: |correlation|)") -> Figure:
-    """Rows: the true bars, then per model the feature of the latent best correlated with each bar.
+                            *, one_to_one: bool = False,
+                            title: str | None = None) -> Figure:
+    """Rows: the true bars, then per model the feature of the latent matched to each bar.
 
     models: {name: (features (n_latent, n_in), Z (N, n_latent))}; factors: (N, n_factors).
+    By default each bar gets the latent best correlated with it (two bars may get the same
+    one); with ``one_to_one=True`` the Hungarian pairing of
+    :func:`~course_lib.interpret.measures.factor_matches_one_to_one` (a latent serves one bar).
     """
+    if title is None:
+        how = "its latent in a one-to-one matching" if one_to_one else "its best-matching latent"
+        title = f"For every bar, the decoder feature of {how} (above each: |correlation|)"
     n_f = factors.shape[1]
     size = n_f // 2
     fig, axes = plt.subplots(len(models) + 1, 1, figsize=(0.68 * n_f + 1.4, 0.95 * (len(models) + 1) + 0.5),
@@ -157,10 +195,16 @@ def matched_features_figure(models: Mapping[str, tuple[torch.Tensor, torch.Tenso
     _draw_mosaic(axes[0, 0], _as_tiles(bar_images(size)), diverging=False)
     axes[0, 0].set_ylabel("true bar", rotation=0, ha="right", va="center", fontsize=9)
     for r, (name, (feats, Z)) in enumerate(models.items(), start=1):
-        C = factor_correlations(Z.detach().float().cpu(), factors.float().cpu()).abs()
-        best = C.argmax(1)
-        _draw_mosaic(axes[r, 0], _as_tiles(feats.detach()[best]), diverging=True,
-                     titles=[f"{C[c, int(best[c])]:.2f}" for c in range(n_f)])
+        Zc, Fc = Z.detach().float().cpu(), factors.float().cpu()
+        if one_to_one:
+            best, corr = factor_matches_one_to_one(Zc, Fc)
+            best = best.clamp_min(0)  # a bar left without a latent (fewer latents than bars) shows latent 0
+        else:
+            C = factor_correlations(Zc, Fc).abs()
+            best = C.argmax(1)
+            corr = C[torch.arange(n_f), best]
+        _draw_mosaic(axes[r, 0], _as_tiles(feats.detach().cpu()[best]), diverging=True,
+                     titles=[f"{corr[c]:.2f}" for c in range(n_f)])
         axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
     fig.suptitle(title)
     fig.subplots_adjust(left=0.09, right=0.99, top=0.9, bottom=0.01, hspace=0.1)

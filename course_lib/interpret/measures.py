@@ -3,7 +3,10 @@
 * :func:`top_activating_examples` - the inputs on which a latent fires hardest;
 * :func:`class_mean_activation`, :func:`class_selectivity` - how much a latent prefers one class;
 * :func:`factor_correlations`, :func:`factor_match_score` - how well latents line up with known
-  generating factors (such as the bars of :func:`~course_lib.interpret.datasets.make_bars`).
+  generating factors (such as the bars of :func:`~course_lib.interpret.datasets.make_bars`);
+  :func:`factor_matches_one_to_one`, :func:`factor_match_score_one_to_one` - the same with each
+  latent credited to one factor at most (Hungarian matching, as the standard MCC does);
+* :func:`shuffled_label_selectivity` - the selectivity a latent gets by chance, its null baseline.
 
 Shapes: codes ``Z`` are (N, n_latent); labels ``y`` are (N,) int64; ``factors`` are (N, n_factors).
 """
@@ -14,8 +17,11 @@ import math
 import torch
 from torch import nn
 
+from ..matching import assign_one_to_one
+
 __all__ = ["top_activating_examples", "class_mean_activation", "class_selectivity",
-           "factor_correlations", "factor_match_score"]
+           "factor_correlations", "factor_match_score", "factor_matches_one_to_one",
+           "factor_match_score_one_to_one", "shuffled_label_selectivity"]
 
 
 def _check_codes(Z: torch.Tensor, name: str = "Z") -> None:
@@ -110,3 +116,53 @@ def factor_match_score(Z: torch.Tensor, factors: torch.Tensor) -> float:
     that tracks it exactly (two factors may pick the same latent; look at the matched features).
     """
     return factor_correlations(Z, factors).abs().amax(1).mean().item()
+
+
+def factor_matches_one_to_one(Z: torch.Tensor, factors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The latent paired with each factor when no latent may serve two: ``(latent, corr)``, each (F,).
+
+    The pairing maximises the total absolute Pearson correlation (Hungarian algorithm, via
+    :func:`course_lib.matching.assign_one_to_one`). With fewer latents than factors, the factors
+    left over get latent ``-1`` and correlation 0.
+    """
+    C = factor_correlations(Z, factors).abs()  # (F, H)
+    rows, cols = assign_one_to_one(C)
+    latent = torch.full((C.shape[0],), -1, dtype=torch.long)
+    corr = torch.zeros(C.shape[0], dtype=C.dtype)
+    latent[rows] = cols
+    corr[rows] = C.detach().cpu()[rows, cols]
+    return latent, corr
+
+
+def factor_match_score_one_to_one(Z: torch.Tensor, factors: torch.Tensor) -> float:
+    """Like :func:`factor_match_score`, but each latent is credited to one factor at most.
+
+    The mean, over factors, of the absolute correlation with the latent a one-to-one assignment
+    gives it (:func:`factor_matches_one_to_one`). Never above :func:`factor_match_score`; lower
+    when several factors' best latent is the same one (a latent that mixes bars).
+    """
+    return factor_matches_one_to_one(Z, factors)[1].mean().item()
+
+
+def shuffled_label_selectivity(Z: torch.Tensor, y: torch.Tensor, n_classes: int, *, n_shuffles: int = 10,
+                               seed: int = 0, measure=None) -> torch.Tensor:
+    """Selectivity by chance: each latent's own activations scored against shuffled labels.
+
+    Returns ``(n_shuffles, H)``: row s is ``measure(Z, y[perm_s], n_classes)`` for a random
+    permutation ``perm_s`` of the labels. Shuffling keeps every latent's activations, and so its
+    firing count, and only breaks their link with the classes: the null baseline *matched by
+    firing count*. A latent that fires on few inputs scores well above 0 by chance (a few
+    samples cannot spread evenly over ten classes), so compare each latent's selectivity with
+    its own null, not with 0. ``measure`` defaults to :func:`class_selectivity`; any function
+    ``(Z, y, n_classes) -> (H,)`` works (e.g. the largest class share of lesson 06).
+    """
+    _check_codes(Z)
+    if not isinstance(y, torch.Tensor) or y.shape != Z.shape[:1]:
+        raise ValueError(f"y must be a tensor of shape ({len(Z)},), got {getattr(y, 'shape', type(y).__name__)}")
+    if isinstance(n_shuffles, bool) or not isinstance(n_shuffles, int) or n_shuffles < 1:
+        raise ValueError(f"n_shuffles must be a positive integer, got {n_shuffles!r}")
+    measure = class_selectivity if measure is None else measure
+    gen = torch.Generator().manual_seed(seed)
+    rows = [measure(Z, y[torch.randperm(len(y), generator=gen).to(y.device)], n_classes)
+            for _ in range(n_shuffles)]
+    return torch.stack(rows)

@@ -1,10 +1,13 @@
 """Browse a model's latents: a slider over :func:`~course_lib.interpret.figures.latent_figure`.
 
 With ipywidgets inside a Jupyter kernel (and not in fast mode) :func:`explore` shows a slider;
-otherwise it shows the figure for one latent, once.
+otherwise it shows the figure for one latent, once. Either way the figure itself is an ordinary
+output (a PNG, updated in place when the slider moves), so a notebook saved by an automated run
+keeps a static figure rather than a widget that needs a live kernel to draw anything.
 """
 from __future__ import annotations
 
+import base64
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -37,8 +40,9 @@ class LatentExplorer:
     """A slider over the latents of one model; see :func:`explore`.
 
     State after every update: ``latent`` (the index shown), ``top_indices`` (its top inputs, a
-    LongTensor) and ``figure`` (the matplotlib Figure). With widgets, ``slider`` (an IntSlider),
-    ``summary`` (an HTML line) and ``output`` (an Output) make up ``widget``.
+    LongTensor) and ``figure`` (the matplotlib Figure). With widgets, ``slider`` (an IntSlider)
+    and ``summary`` (an HTML line) make up ``widget``; the figure is displayed below it as a
+    plain image output (``display_id``), which the slider replaces in place.
     """
 
     def __init__(self, model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, n_top: int = 12,
@@ -63,6 +67,7 @@ class LatentExplorer:
         self.top_indices: torch.Tensor | None = None
         self.figure: Figure | None = None
         self.widget = None
+        self._handle = None  # the figure's display, once shown
         if self.interactive:
             import ipywidgets as widgets
 
@@ -70,9 +75,8 @@ class LatentExplorer:
                                             description="latent", continuous_update=False,
                                             layout=widgets.Layout(width="60%"))
             self.summary = widgets.HTML()
-            self.output = widgets.Output()
             self.slider.observe(self._on_change, names="value")
-            self.widget = widgets.VBox([widgets.HBox([self.slider, self.summary]), self.output])
+            self.widget = widgets.HBox([self.slider, self.summary])
         self.show(latent)
 
     def _on_change(self, change: dict) -> None:
@@ -94,18 +98,32 @@ class LatentExplorer:
         plt.close(fig)  # shown explicitly below / by the caller, never twice by the inline backend
         self.figure = fig
         if self.interactive:
-            from IPython.display import clear_output, display
-
             self.summary.value = self.describe(self.latent)
-            with self.output:
-                clear_output(wait=True)
-                display(fig)
+        if self._handle is not None:
+            self._handle.update(fig)
         return fig
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        display(self.widget if self.interactive else self.figure)
+        if not self.interactive:
+            display(self.figure)
+        elif hasattr(self.widget, "_repr_mimebundle_"):  # ipywidgets 8
+            display(self.mimebundle(), raw=True)
+        else:  # ipywidgets 7, as in Colab
+            display(self.widget)
+
+    def mimebundle(self) -> dict:
+        """The live widget and, for a page without a kernel (the course website, GitHub), the
+        figure of the latent shown as a static image: front-ends pick what they can render."""
+        from IPython.core.pylabtools import print_figure  # what the inline backend draws with
+
+        bundle = {"image/png": base64.b64encode(print_figure(self.figure, "png")).decode("ascii"),
+                  "text/plain": self.describe(self.latent)}
+        if self.widget is not None and hasattr(self.widget, "_repr_mimebundle_"):
+            bundle.update({key: value for key, value in self.widget._repr_mimebundle_().items()
+                           if key != "text/plain"})
+        return bundle
 
 
 def explore(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, n_top: int = 12,

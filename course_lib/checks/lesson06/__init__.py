@@ -10,6 +10,7 @@ Graded functions (the learner writes them in ``solutions/06_capstone_sae_on_a_ne
   output ``h`` replaced by ``replace(h)``; hook removed.
 * ``set_feature(z, j, value)``: a copy of the code with latent(s) j set to ``value`` on every row.
 * ``prediction_shift(logits_before, logits_after, c)``: ``(kept, gained)`` fractions for class c.
+* ``steer_logits`` (build) and ``flip_prediction`` (goal), in :mod:`.steer`.
 
 Hooks leave traces a return value does not show: a hook left on the model (also when the forward
 pass raises halfway), or outputs that still carry the autograd graph. The two hook exercises
@@ -18,6 +19,7 @@ therefore carry post-conditions (:data:`NO_HOOK_LEFT`, :data:`NO_GRAPH`) besides
 from ..core import exported
 from .hooks import *  # noqa: F403  (first: the exercises in notebook order)
 from .codes import *  # noqa: F403
+from .steer import *  # noqa: F403
 from .hooks import LESSON
 
 __all__ = exported(LESSON)

@@ -19,7 +19,7 @@ import torch
 from course_lib import metrics, sparsity
 from course_lib.device import get_device
 
-from .core import Case, Mistake, check, exported, images, rand, with_grad
+from ..core import Case, Mistake, check, exported, images, rand, with_grad
 
 LESSON = "02"
 

@@ -21,7 +21,7 @@ import torch
 from course_lib import natural, sparsity, topk
 from course_lib.device import get_device
 
-from .core import Case, Mistake, check, exported, rand, with_grad
+from ..core import Case, Mistake, check, rand, with_grad
 
 LESSON = "05"
 
@@ -374,4 +374,4 @@ def check_energy_in_best_window():
     return cases
 
 
-__all__ = exported(LESSON)
+__all__ = ["check_topk_activation", "check_dead_latents", "check_auxk_loss", "check_energy_in_best_window"]
