@@ -15,7 +15,8 @@ Modules by layer (each imports only from its own and lower layers; docs/ARCHITEC
    datasets, the toy experiment, figures, widgets), ``matching`` (comparing dictionaries: MMCS,
    one-to-one matching), ``evaluation`` (a sparse autoencoder inside its network: loss
    recovered, sparse probing, shrinkage, seed stability, the frontier at matched L0), ``saes``
-   (the modern SAE families, one module each, and their shared training loop), ``absorption``
+   (the modern SAE families, one module each, and their shared training loop),
+   ``superposition`` (the toy model of superposition, planted-feature data), ``absorption``
    (feature absorption on Fashion-MNIST's class hierarchy), ``plots``, ``claims`` (a lesson's
    statements checked on its own run), ``bench`` (training speed).
 3. Learner records: ``progress`` (the progress file), ``quiz`` (questions and forms),
