@@ -58,8 +58,11 @@ def decoder_weighted_l1(z: torch.Tensor, W_dec: torch.Tensor, lam: float) -> tor
 
 
 def renormalize_columns(W: torch.Tensor) -> torch.Tensor:
-    """A copy of W (D, H) whose non-zero columns have unit L2 norm; zero columns stay zero."""
-    W = validate.tensor("W", W, dims=2, shape="(n_in, n_latent)")
+    """A copy of W (D, H) whose non-zero columns have unit L2 norm; zero columns stay zero.
+
+    A stack of decoders (D, models, H) is normalised column by column along its first axis too.
+    """
+    W = validate.tensor("W", W, dims=(2, 3), shape="(n_in, n_latent) or (n_in, models, n_latent)")
     return W / W.norm(dim=0, keepdim=True).clamp_min(1e-8)
 
 

@@ -144,8 +144,10 @@ class AuxK:
         idx = dead.nonzero().squeeze(1)
         if isinstance(model, Autoencoder):
             x_in, W_dec = (x - model.b_dec if model.pre_bias else x), model.decoder_weight
-        else:  # a TopKSAE: encoder, decoder (no bias) and pre-encoder bias b_pre
+        elif hasattr(model, "b_pre"):  # a TopKSAE: encoder, decoder (no bias) and pre-encoder bias b_pre
             x_in, W_dec = x - model.b_pre, model.decoder.weight
+        else:  # a course_lib.saes model: the decoder bias b_dec is subtracted before encoding
+            x_in, W_dec = x - model.b_dec, model.decoder_weight
         pre = nn.functional.linear(x_in, model.encoder.weight[idx], model.encoder.bias[idx])
         residual = (x - x_hat).detach()
         every = torch.ones(len(idx), dtype=torch.bool, device=dead.device)

@@ -77,7 +77,7 @@ def test_train_classifier_rejects_bad_input():
         capstone.train_classifier(model, X, y[:-1], epochs=1, progress=False)
     with pytest.raises(ValueError, match="shape \\(N, features\\)"):
         capstone.train_classifier(model, X[0], y, epochs=1, progress=False)
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="epochs must be an integer >= 1"):
         capstone.train_classifier(model, X, y, epochs=0, progress=False)
     with pytest.raises(ValueError, match="model is on"):
         capstone.train_classifier(model, X.to("meta"), y.to("meta"), epochs=1, progress=False)

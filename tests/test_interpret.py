@@ -352,12 +352,12 @@ def test_explorer_slider_updates_state():
     assert "latent 3" in explorer.figure._suptitle.get_text()
 
 
-def test_explorer_display_carries_the_widget_and_its_figure_as_a_static_image():
+def test_no_widget_when_outputs_are_saved_for_reading(monkeypatch):
+    monkeypatch.setenv("COURSE_FAST", "0")
+    monkeypatch.setenv("COURSE_STATIC_OUTPUT", "1")
+    assert not I.widgets_available()
     model, X, y = _small_model_and_data()
-    bundle = I.explore(model, X, y, n_top=5, interactive=True, latent=2).mimebundle()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert "image/png" in bundle and len(bundle["image/png"]) > 1000
-    assert set(I.explore(model, X, y, n_top=5, interactive=False).mimebundle()) >= {"image/png", "text/plain"}
+    assert I.explore(model, X, y, n_top=5).widget is None
 
 
 def test_explorer_static_mode_and_default_latent():
@@ -382,14 +382,14 @@ def test_widgets_unavailable_in_fast_mode_and_outside_a_kernel(monkeypatch):
 
 PUBLIC_API = {  # the names course notebooks, checks and tests use; the split must keep all of them
     "LatentExplorer", "TOY_NAMES", "TOY_PATTERNS", "activation_table", "bar_images",
-    "class_mean_activation", "class_selectivity", "compare_features", "explore",
+    "BARS_GOAL", "bars_goal", "class_mean_activation", "class_selectivity", "compare_features", "explore", "feature_dashboard",
     "factor_correlations", "factor_match_score", "factor_match_score_one_to_one",
     "factor_matches_one_to_one", "shuffled_label_selectivity", "format_tables", "latent_figure", "make_bars",
     "matched_features_figure", "one_latent_per_pattern", "selectivity_histogram", "selectivity_null_figure",
     "top_activating_examples", "top_examples_figure", "toy_dataset", "train_toy_models",
     "widgets_available",
 }
-SUBMODULES = ("measures", "datasets", "toy", "figures", "widgets")
+SUBMODULES = ("measures", "datasets", "toy", "figures", "widgets", "dashboard")
 
 
 def test_package_exports_the_same_public_api():

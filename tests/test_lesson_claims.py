@@ -48,8 +48,12 @@ def _problems_with_claims(nb) -> list[str]:
         if hidden := HIDING_TAGS & set(cell.metadata.get("tags", [])):
             problems.append(f"cell {i}: tag {sorted(hidden)} hides the claims' lines")
         for call in calls:
-            if not call.args or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str):
-                problems.append(f"cell {i}, line {call.lineno}: a claim's statement is a string literal")
+            statement = call.args[0] if call.args else None
+            literal = isinstance(statement, ast.JoinedStr) or (
+                isinstance(statement, ast.Constant) and isinstance(statement.value, str))
+            if not literal:
+                problems.append(f"cell {i}, line {call.lineno}: a claim's statement must be written "
+                                "where it is made (a string or an f-string)")
             if len(call.args) < 2:
                 problems.append(f"cell {i}, line {call.lineno}: a claim needs its condition")
     if any(_claim_calls(c.source) for c in nb.cells if c.cell_type == "code"):

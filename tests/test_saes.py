@@ -175,6 +175,19 @@ def test_training_lowers_the_loss_and_leaves_eval_mode(family):
         assert torch.allclose(sae.decoder_weight.norm(dim=0), torch.ones(N), atol=1e-5)
 
 
+@pytest.mark.parametrize("family", ["TopK", "BatchTopK", "Matryoshka"])
+def test_auxk_trains_the_dead_latents_of_every_topk_family(family):
+    X = _data(256)
+    sae = saes.make_sae(family, X, N, **KWARGS[family])
+    dead = torch.arange(N) < 4
+    sae.auxk.dead_fn = lambda last_fired, seen, window: dead  # latents 0-3 count as dead
+    sae.train()
+    losses = sae.training_loss(X[:32])
+    assert losses["aux"] > 0
+    losses["loss"].backward()
+    assert sae.encoder.weight.grad[dead].abs().sum() > 0  # the dead latents' encoder rows learn
+
+
 def test_topk_codes_have_at_most_k_latents():
     X = _data()
     sae = saes.make_sae("TopK", X, N, k=3)

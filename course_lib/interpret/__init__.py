@@ -24,7 +24,7 @@ Shapes: codes ``Z`` are (N, n_latent); labels ``y`` are (N,) int64; ``factors`` 
 """
 from __future__ import annotations
 
-from .dashboard import bars_goal, feature_dashboard
+from .dashboard import BARS_GOAL, bars_goal, feature_dashboard
 from .datasets import TOY_NAMES, TOY_PATTERNS, bar_images, make_bars, toy_dataset
 from .figures import (compare_features, latent_figure, matched_features_figure, selectivity_histogram,
                       selectivity_null_figure, top_examples_figure)
@@ -36,8 +36,8 @@ from .widgets import LatentExplorer, explore, widgets_available
 
 __all__ = [
     "top_activating_examples", "class_mean_activation", "class_selectivity",
-    "feature_dashboard", "bars_goal", "make_bars", "bar_images", "factor_correlations", "factor_match_score",
-    "make_bars", "bar_images", "factor_correlations", "factor_match_score",
+    "feature_dashboard", "bars_goal", "BARS_GOAL", "make_bars", "bar_images", "factor_correlations",
+    "factor_match_score",
     "factor_matches_one_to_one", "factor_match_score_one_to_one", "shuffled_label_selectivity",
     "TOY_PATTERNS", "TOY_NAMES", "toy_dataset", "train_toy_models", "activation_table",
     "one_latent_per_pattern", "format_tables",

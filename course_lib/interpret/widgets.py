@@ -7,7 +7,6 @@ keeps a static figure rather than a widget that needs a live kernel to draw anyt
 """
 from __future__ import annotations
 
-import base64
 from typing import Sequence
 
 import matplotlib.pyplot as plt
@@ -15,6 +14,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
+from .. import config
 from ..fast import is_fast
 from ..metrics import encode_batched
 from .figures import latent_figure
@@ -24,8 +24,9 @@ __all__ = ["widgets_available", "LatentExplorer", "explore"]
 
 
 def widgets_available() -> bool:
-    """True when ipywidgets can be shown: importable, inside a Jupyter kernel, not fast mode."""
-    if is_fast():
+    """True when ipywidgets can be shown: importable, inside a Jupyter kernel, not fast mode, and
+    the outputs are not being saved for reading (``COURSE_STATIC_OUTPUT``: the site's build)."""
+    if is_fast() or config.static_output():
         return False
     try:
         import ipywidgets  # noqa: F401
@@ -108,22 +109,9 @@ class LatentExplorer:
 
         if not self.interactive:
             display(self.figure)
-        elif hasattr(self.widget, "_repr_mimebundle_"):  # ipywidgets 8
-            display(self.mimebundle(), raw=True)
-        else:  # ipywidgets 7, as in Colab
-            display(self.widget)
-
-    def mimebundle(self) -> dict:
-        """The live widget and, for a page without a kernel (the course website, GitHub), the
-        figure of the latent shown as a static image: front-ends pick what they can render."""
-        from IPython.core.pylabtools import print_figure  # what the inline backend draws with
-
-        bundle = {"image/png": base64.b64encode(print_figure(self.figure, "png")).decode("ascii"),
-                  "text/plain": self.describe(self.latent)}
-        if self.widget is not None and hasattr(self.widget, "_repr_mimebundle_"):
-            bundle.update({key: value for key, value in self.widget._repr_mimebundle_().items()
-                           if key != "text/plain"})
-        return bundle
+            return
+        display(self.widget)
+        self._handle = display(self.figure, display_id=True)  # the slider redraws it in place
 
 
 def explore(model: nn.Module, X: torch.Tensor, y: torch.Tensor, *, n_top: int = 12,
