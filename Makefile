@@ -94,7 +94,8 @@ site: data $(SITE_STAMP)
 html: site
 
 # Every lesson notebook once, top to bottom in full mode: a claim its run contradicts or a failing
-# check fails it. Prints each lesson's wall time; runs them all, then fails if any failed.
+# check fails it. Prints each lesson's wall time; runs them all, then fails if any failed. The
+# executed notebooks (every claim's line, every figure) are kept in build/lessons-full/.
 # LESSONS=notebooks/02_l1_sparsity.ipynb runs only that one.
 LESSONS ?= notebooks/*.ipynb
 lessons-full: data
@@ -104,7 +105,7 @@ lessons-full: data
 	failed=""; for nb in $(LESSONS); do \
 	  start=$$(date +%s); \
 	  if $(VENV)/bin/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=1200 \
-	      --output-dir "$$tmp" "$$nb" >"$$tmp/log" 2>&1; then status=passed; \
+	      --output-dir build/lessons-full "$$nb" >"$$tmp/log" 2>&1; then status=passed; \
 	  else status=FAILED; failed="$$failed $$nb"; tail -n 40 "$$tmp/log"; fi; \
 	  echo "$$nb: $$status in $$(( $$(date +%s) - start )) s (full mode, strict claims)"; \
 	done; \

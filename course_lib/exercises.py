@@ -155,6 +155,18 @@ def make_exercise(solution: nbformat.NotebookNode, source_name: str = "") -> nbf
 # ---------------------------------------------------------------- files
 
 
+def filled_in(exercise: nbformat.NotebookNode, solution: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The exercise as a learner hands it in with every blank filled: the exercise's metadata, the
+    solution's cells (without solution-only cells and the solution markers). For graders' tests."""
+    done = copy.deepcopy(exercise)
+    done.cells = [c for c in solution.cells if not _is_dropped(c)]
+    for cell in done.cells:
+        if cell.cell_type == "code":
+            cell.source = "\n".join(line for line in cell.source.split("\n")
+                                    if not (BEGIN.match(line) or END.match(line)))
+    return done
+
+
 def _show(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))

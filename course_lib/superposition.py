@@ -25,7 +25,7 @@ from typing import Sequence
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from .pbar import tqdm
 
 __all__ = ["ToyModel", "feature_importance", "sparse_features", "importance_weighted_loss",
            "train_toy_model", "train_toy_models", "feature_norms", "interference", "dimensions_per_feature",

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from .pbar import tqdm
 
 from .data import load_fashion_mnist
 from .metrics import fraction_variance_unexplained, reconstruction_error

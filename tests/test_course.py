@@ -150,19 +150,21 @@ def test_the_static_import_graph_has_no_cycle():
 
 def test_each_module_imports_alone_in_a_fresh_interpreter():
     """No module relies on another having been imported first (which a cycle would hide)."""
-    pending = [m for m in MODULES if not m.endswith("__main__")]
-    running: list[tuple[str, subprocess.Popen]] = []
-    failures = {}
-    while pending or running:
-        while pending and len(running) < 4:  # a few at a time: each is mostly waiting on imports
-            module = pending.pop()
-            running.append((module, subprocess.Popen([sys.executable, "-c", f"import {module}"], cwd=ROOT,
-                                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)))
-        module, proc = running.pop(0)
-        _, err = proc.communicate(timeout=300)
-        if proc.returncode != 0:
-            failures[module] = err[-1000:]
-    assert failures == {}
+    modules = [m for m in MODULES if not m.endswith("__main__")]
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "import_each.py"), *modules], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout.splitlines()[-1]) == {}
+
+
+def test_the_import_check_finds_a_module_that_needs_another_imported_first(tmp_path):
+    (tmp_path / "course_lib").mkdir()
+    (tmp_path / "course_lib" / "__init__.py").write_text("")
+    (tmp_path / "course_lib" / "a.py").write_text("import course_lib\nVALUE = course_lib.b.VALUE\n")
+    (tmp_path / "course_lib" / "b.py").write_text("VALUE = 1\n")
+    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "import_each.py"), "course_lib.b", "course_lib.a"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=60, env={"PYTHONPATH": str(tmp_path)})
+    assert list(json.loads(proc.stdout.splitlines()[-1])) == ["course_lib.a"]
 
 
 LEARNER_LAYERS = ("course_lib.progress", "course_lib.quiz", "course_lib.checks", "course_lib.course",

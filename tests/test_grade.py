@@ -300,32 +300,38 @@ def test_every_lesson_with_checks_has_its_notebooks():
     assert [p.name[:2] for p in _real_lessons()] == ["01", "02", "03", "04", "05", "06", "07", "08"]
 
 
-@pytest.mark.parametrize("exercise", _real_lessons(), ids=lambda p: p.name[:2])
-def test_a_real_lesson_blank_scores_zero_and_solved_scores_full(exercise, tmp_path):
-    """What a learner does: hand in the untouched exercise, then the one with every blank filled."""
-    blank = tmp_path / exercise.name
-    blank.write_bytes(exercise.read_bytes())
-    solution = nbformat.read(str(REPO / "solutions" / exercise.name), as_version=4)
-    solved = nbformat.read(str(exercise), as_version=4)  # the learner's copy, solutions filled in
-    solved.cells = [c for c in solution.cells if not exercises._is_dropped(c)]
-    for cell in solved.cells:
-        if cell.cell_type == "code":
-            cell.source = "\n".join(line for line in cell.source.split("\n")
-                                    if not (exercises.BEGIN.match(line) or exercises.END.match(line)))
-    solved_path = tmp_path / "solved" / exercise.name
-    solved_path.parent.mkdir()
-    nbformat.write(solved, str(solved_path))
-    out = tmp_path / "book.csv"
-    proc = run_grader([str(blank), str(solved_path), "--out", str(out)])
+def _solved(exercise: Path) -> nbformat.NotebookNode:
+    """The learner's copy with every blank filled in from the solution."""
+    return exercises.filled_in(nbformat.read(str(exercise), as_version=4),
+                               nbformat.read(str(REPO / "solutions" / exercise.name), as_version=4))
+
+
+@pytest.fixture(scope="module")
+def real_lessons_graded(tmp_path_factory):
+    """What a learner does, for every lesson: hand in the untouched exercise, then the one with
+    every blank filled; all of them graded in one run, two kernels at a time."""
+    root = tmp_path_factory.mktemp("real")
+    (root / "blank").mkdir()
+    (root / "solved").mkdir()
+    for exercise in _real_lessons():
+        (root / "blank" / exercise.name).write_bytes(exercise.read_bytes())
+        nbformat.write(_solved(exercise), str(root / "solved" / exercise.name))
+    out = root / "book.csv"
+    proc = run_grader([str(root / "blank"), str(root / "solved"), "--jobs", "2", "--out", str(out)], timeout=1800)
     assert proc.returncode == 0, proc.stderr[-3000:]
     with open(out, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    assert [r["status"] for r in rows] == ["ok", "ok"], [r["notes"] for r in rows]
-    assert rows[0]["score"] == "0.0" and rows[1]["score"] == "100.0", rows[1]["notes"]
+        return {(Path(r["file"]).parent.name, Path(r["file"]).name): r for r in csv.DictReader(f)}
+
+
+@pytest.mark.parametrize("exercise", _real_lessons(), ids=lambda p: p.name[:2])
+def test_a_real_lesson_blank_scores_zero_and_solved_scores_full(exercise, real_lessons_graded):
+    blank, solved = (real_lessons_graded[kind, exercise.name] for kind in ("blank", "solved"))
+    assert [blank["status"], solved["status"]] == ["ok", "ok"], [blank["notes"], solved["notes"]]
+    assert blank["score"] == "0.0" and solved["score"] == "100.0", solved["notes"]
     from course_lib.checks.core import registered
 
     n_checks = len(registered()[exercise.name[:2]])
-    assert rows[1]["checks"] == f"{n_checks}/{n_checks}"
+    assert solved["checks"] == f"{n_checks}/{n_checks}"
 
 
 def test_the_cells_sent_to_the_kernel_are_one_line_calls_of_the_in_kernel_module():

@@ -36,14 +36,8 @@ pytestmark = pytest.mark.skipif(sandbox.probe()[0] is None or not Path("/proc/se
 
 def solved() -> nbformat.NotebookNode:
     """The exercise notebook with every blank filled in from the solution."""
-    solution = nbformat.read(str(REPO / "solutions" / EXERCISE.name), as_version=4)
-    nb = nbformat.read(str(EXERCISE), as_version=4)
-    nb.cells = [c for c in solution.cells if not exercises._is_dropped(c)]
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.source = "\n".join(line for line in cell.source.split("\n")
-                                    if not (exercises.BEGIN.match(line) or exercises.END.match(line)))
-    return nb
+    return exercises.filled_in(nbformat.read(str(EXERCISE), as_version=4),
+                               nbformat.read(str(REPO / "solutions" / EXERCISE.name), as_version=4))
 
 
 def processes_with(marker: str) -> list[int]:

@@ -27,14 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 def solved_copy(lesson: str) -> nbformat.NotebookNode:
     """The lesson's exercise notebook as a learner hands it in with every blank filled in."""
     exercise = next((REPO / "exercises").glob(f"{lesson}_*.ipynb"))
-    solution = nbformat.read(str(REPO / "solutions" / exercise.name), as_version=4)
-    solved = nbformat.read(str(exercise), as_version=4)
-    solved.cells = [c for c in solution.cells if not exercises._is_dropped(c)]
-    for cell in solved.cells:
-        if cell.cell_type == "code":
-            cell.source = "\n".join(line for line in cell.source.split("\n")
-                                    if not (exercises.BEGIN.match(line) or exercises.END.match(line)))
-    return solved
+    return exercises.filled_in(nbformat.read(str(exercise), as_version=4),
+                               nbformat.read(str(REPO / "solutions" / exercise.name), as_version=4))
 
 
 def tree_rss(root: int) -> int:

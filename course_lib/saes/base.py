@@ -23,10 +23,10 @@ import time
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from ..pbar import tqdm
 
 from ..metrics import reconstruction_error
-from ..sparsity import renormalize_columns
+from ..sparsity import project_decoder_grad, renormalize_columns
 from ..train import TrainingDiverged, epoch_batches, make_optimizer, training_device
 
 
@@ -92,7 +92,7 @@ class SAE(nn.Module):
         """Remove from the decoder gradient its component along each (unit) column."""
         W, G = self.decoder.weight, self.decoder.weight.grad
         if G is not None:
-            G.sub_(W * (W * G).sum(0, keepdim=True))
+            G.copy_(project_decoder_grad(W, G))
 
     # --- forward -------------------------------------------------------------------------
     def _check_input(self, x: torch.Tensor) -> None:
