@@ -19,7 +19,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-PROSE_CHECKED = ("00", "01", "02", "03")  # lessons whose prose has been held against its run
+PROSE_CHECKED = ("00", "01", "02", "03", "04", "05", "06", "07", "08")  # every lesson
 HIDING_TAGS = {"remove-output", "remove_output", "hide-output", "remove-cell", "remove_cell", "remove-input"}
 
 
@@ -94,6 +94,8 @@ def test_the_prose_check_finds_a_typed_measurement_and_accepts_what_is_backed():
     typed = _notebook("L0 falls from about 1000 to a few dozen.", "lams = [0.0, 3.0]")
     assert [item.text for item in unbacked(typed)] == ["1000"]
     assert [item.text for item in unbacked(_notebook("It took 12 s.", "x = 1"))] == ["12"]
+    cited = _notebook("As Gao et al. (2024) and Olshausen & Field, 1996 found, 2013 images suffice.", "x = 1")
+    assert [item.text for item in unbacked(cited)] == ["2013"]  # a year after a name; a count is not
     backed = _notebook("1. With $\\lambda = 1000$, `l0 < 30`, lam = 0.3 and 5% of units (lesson 04, L1):\n"
                        "the table prints 0.49 and 12%.", "# NBVAL_CHECK_OUTPUT\nlam = 0.3\nrho = 0.05",
                        output="KL 0.4946, share 0.1234\n")

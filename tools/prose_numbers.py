@@ -9,7 +9,7 @@ A number written in a markdown cell is **backed** when
 - it is maths or code: inside ``$...$``, ``$$...$$``, backticks or a fenced block (a formula,
   a derivation or a name, not a measurement), or inside a link target or an HTML tag;
 - it is part of a name or a reference: ``L0``, ``L1``, ``top-K``, ``Fashion-MNIST``, a file name,
-  "lesson 04", a numbered heading or list item;
+  "lesson 04", a numbered heading or list item, the year of a citation ("Gao et al. (2024)");
 - the lesson's code sets it (a parameter such as ``lam = 0.3``, or a size such as ``1024``), exactly;
 - or an output held in the notebook prints it, at the precision the prose gives: the stored
   outputs of ``# NBVAL_CHECK_OUTPUT`` cells, or every output of an executed copy of the lesson.
@@ -40,6 +40,9 @@ _HIDDEN = [
     re.compile(r"<[^>\n]+>"),                    # HTML tags
 ]
 _REFERENCE = re.compile(r"(?i)\b(?:lessons?|section|sections|step|part|exercise)\s+$")
+# A citation's year: "Gao et al. (2024)", "Olshausen & Field, 1996", "Lennie, 2003", "Since 2024".
+_CITATION = re.compile(r"(?:[A-Z][\w-]+|et al\.|\*)[,]?\s\(?$")
+_YEAR = re.compile(r"(?:19[5-9]\d|20[0-4]\d)")
 _LIST_MARKER = re.compile(r"^\s*(?:#+\s*)?$")
 
 
@@ -122,6 +125,8 @@ def unbacked_numbers(nb, *, every_output: bool | None = None) -> list[Unbacked]:
             line_start = prose.rfind("\n", 0, m.start()) + 1
             before = prose[line_start:m.start()]
             if _REFERENCE.search(before) or (_LIST_MARKER.match(before) and prose[m.end():m.end() + 1] in ".)"):
+                continue
+            if _YEAR.fullmatch(m.group(0)) and _CITATION.search(before):
                 continue
             if _backed(m.group(1), bool(m.group(2)), code, outputs):
                 continue
