@@ -26,15 +26,15 @@ import sys
 import time
 from pathlib import Path
 
+import helpers
 import nbformat
 import pytest
+from helpers import headless_chromium
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+SHOTS, CHROMIUM, DRIVER = helpers.SHOTS, helpers.CHROMIUM, helpers.DRIVER
 PLOT_CALLS = ("plt.", "plots.", ".imshow(", ".plot(", "fig.", "_grid(", "show_")
 
 
@@ -119,38 +119,15 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser(lab):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    try:
+    with headless_chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 # ---------------------------------------------------------------- helpers
 
 
 def wait_for(driver, condition, timeout: float, what: str):
-    """Poll ``condition(driver)`` until it returns something truthy; fail with ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = condition(driver)
-        except Exception:  # stale elements while JupyterLab re-renders
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            shot = SHOTS / "browser-timeout.png"
-            driver.save_screenshot(str(shot))
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (screenshot: {shot})")
-        time.sleep(0.5)
+    return helpers.wait_for(driver, condition, timeout, what, shot="browser-timeout.png")
 
 
 def css(driver, selector):

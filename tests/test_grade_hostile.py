@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import processes_with
 from nbformat.v4 import new_code_cell
 
 from course_lib import exercises
@@ -38,17 +39,6 @@ def solved() -> nbformat.NotebookNode:
     """The exercise notebook with every blank filled in from the solution."""
     return exercises.filled_in(nbformat.read(str(EXERCISE), as_version=4),
                                nbformat.read(str(REPO / "solutions" / EXERCISE.name), as_version=4))
-
-
-def processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 def tree_digest(root: Path) -> str:

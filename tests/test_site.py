@@ -18,21 +18,20 @@ Chromium and its driver the test is skipped, except under CI (``CI=true``), wher
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import helpers
 import nbformat
 import pytest
+from helpers import headless_chromium
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
-SHOTS = ROOT / "build" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+SHOTS, CHROMIUM, DRIVER = helpers.SHOTS, helpers.CHROMIUM, helpers.DRIVER
 
 
 def _lesson_stems() -> list[str]:
@@ -67,38 +66,15 @@ def site(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(site):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1000"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("site-*.png"):
         old.unlink()
-    try:
+    with headless_chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def wait_for(driver, condition, timeout: float, what: str):
-    """Poll ``condition(driver)`` until it returns something truthy; fail with ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = condition(driver)
-        except Exception:  # a page still loading
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            shot = SHOTS / "site-timeout.png"
-            driver.save_screenshot(str(shot))
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (screenshot: {shot})")
-        time.sleep(0.3)
+    return helpers.wait_for(driver, condition, timeout, what, shot="site-timeout.png")
 
 
 def css(driver, selector):

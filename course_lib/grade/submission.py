@@ -122,7 +122,9 @@ def execute_notebook(nb: nbformat.NotebookNode, workdir: Path, km, env: dict, *,
     from nbclient.util import run_sync
 
     run = Run()
-    client = NotebookClient(nb, km=km, timeout=int(cell_timeout), allow_errors=True,
+    # iopub_timeout: how long to wait for a cell's outputs after its reply. nbclient's default (4 s)
+    # drops outputs that lag behind on a loaded machine, the grading result among them.
+    client = NotebookClient(nb, km=km, timeout=int(cell_timeout), allow_errors=True, iopub_timeout=60,
                             record_timing=False, resources={"metadata": {"path": str(workdir)}})
 
     def execute(cell, index, limit) -> str:
@@ -162,6 +164,10 @@ def execute_notebook(nb: nbformat.NotebookNode, workdir: Path, km, env: dict, *,
                 if execute(cell, index, limit) == "timeout":
                     run.notes.append(f"{where} ran longer than {limit:g} s and was interrupted")
                     run_sync(client.km.interrupt_kernel)()
+                    # A fresh client: the timed-out cell's cancelled output reader leaves the old
+                    # client's channel dropping the next cells' outputs (the grading result too).
+                    client.kc.stop_channels()
+                    client.start_new_kernel_client()
                     if execute_extra("pass", 30)[0] == "timeout":
                         run.fatal = f"the kernel stopped responding after {where} was interrupted"
                         return run
