@@ -8,7 +8,7 @@ It sets the limits (they hold for the command and everything it starts, and cann
 again from inside), then runs COMMAND as its child and waits for it, instead of becoming it:
 
 * a kernel that kills its parent (``os.kill(os.getppid(), 9)``) kills this launcher, not the
-  grader; the kernel then notices that its parent is gone and exits;
+  grader; the kernel, started with a parent-death signal, dies with it;
 * on Linux the launcher is a "child subreaper": a process the kernel detaches (double fork,
   ``setsid``) comes back to it instead of to ``init``, and when COMMAND ends, or the grader
   sends SIGTERM, every process left below the launcher is killed.
@@ -155,8 +155,14 @@ def main(argv: list[str]) -> int:
     become_subreaper()
     set_limits(memory, processes, open_files)
     env = dict(os.environ)
+    launcher = os.getpid()
     pid = os.fork()
     if pid == 0:
+        # The command dies with this launcher (a kernel that kills its parent kills itself too),
+        # at once rather than when it next polls its parent.
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != launcher:
+            os._exit(137)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.setpgid(0, 0)  # the grader's signals to our group reach us only: we pass them on
         env["JPY_PARENT_PID"] = str(os.getppid())  # the kernel exits when this launcher dies
