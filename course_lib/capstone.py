@@ -441,7 +441,7 @@ def unit_gallery(X: torch.Tensor, A: torch.Tensor, y: torch.Tensor, P: torch.Ten
             axi.set_axis_off()
             if k < len(idx):
                 i = int(idx[k])
-                axi.imshow(X[i].detach().float().cpu().reshape(28, 28).numpy(), cmap="gray")
+                axi.imshow(X[i].detach().float().cpu().reshape(28, 28).numpy(), cmap="gray", vmin=0, vmax=1)
                 axi.set_title(class_names[int(y[i])], fontsize=7)
     if title:
         fig.suptitle(title, fontsize=11)

@@ -35,6 +35,8 @@ VARIABLES = (FAST, STRICT_CHECKS, STRICT_CLAIMS, STATIC_OUTPUT, PROGRESS_FILE, D
              DEBIAN_DATA_DIR, OFFLINE)
 # What a grading kernel keeps of the grader's environment (course_lib.grade.sandbox sets the rest).
 KERNEL_INHERITED = ("PYTHONPATH", "LANG", "LC_ALL", "TZ")
+# set in a grading kernel to the threads it may use (one share of the cores)
+KERNEL_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 DEFAULT_PROGRESS_FILE = "~/.sae_course/progress.json"
 DEFAULT_DEBIAN_DATA_DIR = "/usr/share/datasets/fashion-mnist"

@@ -284,6 +284,25 @@ def test_unreadable_unknown_and_crashing_notebooks_get_a_reason(graded):
         assert name in stdout
 
 
+def test_kernels_graded_at_once_share_the_cores_between_their_threads(toy, tmp_path):
+    """Each of ``--jobs`` kernels gets cores // jobs threads (one at least): without it two kernels
+    on two cores run four busy threads and grading is over twice as slow as one at a time."""
+    from course_lib.grade.sandbox import kernel_threads
+
+    assert [kernel_threads(j, cores=4) for j in (1, 2, 3, 4, 8)] == [4, 2, 1, 1, 1]
+    path = submission(toy, "00_threads.ipynb", GOOD, insert={2: (
+        "import os, torch\nprint('threads', torch.get_num_threads(), os.environ.get('OMP_NUM_THREADS'))")})
+    executed = tmp_path / "executed"
+    proc = run_grader([str(path), "--jobs", "2", "--out", str(tmp_path / "book.csv"), "--executed", str(executed),
+                       "--checks-module", "toy_checks", "--reference", str(toy / "exercises" / "00_toy.ipynb")],
+                      extra_path=toy)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    nb = nbformat.read(str(next(executed.glob("*.ipynb"))), as_version=4)
+    printed = "".join(o.get("text", "") for o in nb.cells[2].outputs)
+    n = kernel_threads(2)
+    assert printed.strip() == f"threads {n} {n}"
+
+
 # ---------------------------------------------------------------- a real lesson of the course
 
 

@@ -106,6 +106,8 @@ def main() -> int:
             print(f"--jobs {jobs}: {elapsed:.0f} s in all, {elapsed / args.copies:.1f} s per submission, "
                   f"peak memory {peak / 2**30:.2f} GB (peak of the first quarter {first / 2**30:.2f} GB, "
                   f"of the last {last / 2**30:.2f} GB), {full}/{len(rows)} at 100%", flush=True)
+            for row in [r for r in rows if r["score"] != "100.0"][:3]:
+                print(f"    not full: {row['file']}: {row['status']} {row['score']}: {row['notes'][:400]}", flush=True)
     return 0
 
 

@@ -15,7 +15,7 @@ from course_lib.grade.launch import become_subreaper, descendants, reap_children
 from course_lib.grade.gradebook import Journal, Row, display_name, short_names, summary_table
 from course_lib.grade.grader import (DEFAULT_CELL_TIMEOUT, DEFAULT_CHECK_TIMEOUT, DEFAULT_TIMEOUT,
                                      content_hash, grade_notebook)
-from course_lib.grade.sandbox import LIMITS_ONLY, Limits, probe
+from course_lib.grade.sandbox import LIMITS_ONLY, Limits, kernel_threads, probe
 from course_lib.grade.spec import LIBRARY_DIR
 from course_lib.grade.submission import Isolation
 
@@ -98,7 +98,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lesson", help="grade every submission as this lesson (default: detect)")
     p.add_argument("--recursive", action="store_true", help="also take the notebooks of sub-folders")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="submissions graded at once (default: the number of cores)")
+                   help="submissions graded at once (default: the number of cores); each kernel "
+                        "gets cores / jobs threads")
     p.add_argument("--regrade", action="store_true",
                    help="grade every file again, even one the gradebook holds with the same content")
     p.add_argument("--feedback", type=Path, help="write one Markdown report per submission in this folder")
@@ -148,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
                           hidden=tuple({f.resolve().parent for f in files if f.exists()}
                                        | {p.resolve() for p in (args.out.parent, args.feedback, args.executed)
                                           if p is not None}),
-                          hidden_files=tuple([*files, args.out, journal.path]))
+                          hidden_files=tuple([*files, args.out, journal.path]),
+                          threads=kernel_threads(args.jobs))
     if bwrap is None:
         print(f"WARNING: grading WITHOUT a sandbox ({why}): kernels run with resource limits only "
               f"and can read and change your files. Install bubblewrap (Debian: apt install bubblewrap).",

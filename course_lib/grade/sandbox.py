@@ -80,12 +80,23 @@ def user_tasks() -> int:
     return total
 
 
-def kernel_environment(work: Path, fast: bool, progress_file: Path) -> dict[str, str]:
+def kernel_threads(jobs: int, cores: int | None = None) -> int:
+    """Threads one kernel may use when ``jobs`` kernels share the machine's cores.
+
+    Without a limit each kernel's torch and OpenMP start one thread per core, so two kernels
+    on two cores run four busy-waiting threads and grading slows down more than twofold.
+    """
+    cores = cores or os.cpu_count() or 1
+    return max(1, cores // max(1, jobs))
+
+
+def kernel_environment(work: Path, fast: bool, progress_file: Path, threads: int = 0) -> dict[str, str]:
     """The kernel's whole environment: none of the grader's, except what it needs to run.
 
     ``PATH``, ``HOME`` (the work folder), the locale, ``PYTHONPATH`` (so that the kernel
-    imports the grader's own ``course_lib`` and checks), the data folders and the course's
-    settings for a grading run.
+    imports the grader's own ``course_lib`` and checks), the data folders, the course's
+    settings for a grading run and, when ``threads`` > 0, the number of threads its numerical
+    libraries (OpenMP, MKL, OpenBLAS, and so torch) may start.
     """
     from course_lib import data
 
@@ -109,6 +120,8 @@ def kernel_environment(work: Path, fast: bool, progress_file: Path) -> dict[str,
     }
     if fast:
         env[config.FAST] = "1"
+    if threads > 0:
+        env.update(dict.fromkeys(config.KERNEL_THREAD_VARIABLES, str(threads)))
     return env
 
 

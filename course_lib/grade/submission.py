@@ -112,6 +112,7 @@ class Isolation:
     limits: Limits = field(default_factory=Limits)
     hidden: tuple[Path, ...] = ()  # folders the kernel must not see
     hidden_files: tuple[Path, ...] = ()  # files it must not read (where their folder is needed)
+    threads: int = 0  # threads its numerical libraries may start (0: their default, one per core)
 
 
 def execute_notebook(nb: nbformat.NotebookNode, workdir: Path, km, env: dict, *, cell_timeout: float,
@@ -245,7 +246,7 @@ def run_submission(path: Path, spec: LessonSpec, answers: dict, module_roots: li
             "quiz_exprs": [(qid, src) for qid, (kind, src) in answers.items() if kind == "expr"],
         }
         run_progress = work / ".course-progress.json"
-        env = kernel_environment(work, fast, run_progress)
+        env = kernel_environment(work, fast, run_progress, isolation.threads)
         km = this_python_kernel(
             kernel_argv=lambda argv: kernel_argv(argv, sandboxed=isolation.sandboxed, limits=isolation.limits,
                                                  work=work, sockets=sockets, hidden=list(isolation.hidden),
