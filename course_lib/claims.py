@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from numbers import Real
 
-from course_lib import config
+from course_lib import config, validate
 
 PASS, FAIL = "✓", "✗"
 
@@ -52,20 +51,6 @@ def _show(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _number(name: str, value):
-    """A plain Python number from a float, int, numpy scalar or one-element tensor."""
-    if hasattr(value, "numel") and hasattr(value, "item"):  # torch tensors, without importing torch
-        if value.numel() != 1:
-            raise TypeError(f"claim number {name!r} is a tensor of {value.numel()} elements; "
-                            f"pass one number (e.g. x.mean().item()).")
-        value = value.item()
-    elif hasattr(value, "item") and getattr(value, "size", 1) == 1:  # numpy scalars and 1-element arrays
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"claim number {name!r} must be a number, got {type(value).__name__}.")
-    return value
-
-
 def _truth(holds) -> bool:
     if callable(holds):
         holds = holds()
@@ -96,7 +81,7 @@ def claim(statement: str, holds, **numbers) -> None:
     """
     if not isinstance(statement, str) or not statement.strip():
         raise TypeError("a claim needs its statement as a non-empty string.")
-    values = {name: _number(name, value) for name, value in numbers.items()}
+    values = {name: validate.scalar(f"claim number {name!r}", value) for name, value in numbers.items()}
     try:
         text = statement.format(**values)
     except KeyError as err:

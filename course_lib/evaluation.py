@@ -12,25 +12,13 @@ matched L0). FVU, L0 and dead fraction are :mod:`course_lib.metrics`'.
 from __future__ import annotations
 
 import math
-from numbers import Real
 from typing import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import absorption, capstone, matching, metrics
-
-
-def _finite(name: str, value) -> float:
-    if hasattr(value, "item") and getattr(value, "numel", lambda: 1)() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a number (a loss), got {type(value).__name__}.")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} is {value}: a cross-entropy must be finite.")
-    return value
+from . import absorption, capstone, matching, metrics, validate
 
 
 def loss_recovered(ce_clean, ce_spliced, ce_ablated) -> float:
@@ -41,9 +29,9 @@ def loss_recovered(ce_clean, ce_spliced, ce_ablated) -> float:
     argument is a mean cross-entropy: of the intact network, with the layer replaced by the
     reconstruction, and with the layer's output set to zero.
     """
-    clean = _finite("ce_clean", ce_clean)
-    spliced = _finite("ce_spliced", ce_spliced)
-    ablated = _finite("ce_ablated", ce_ablated)
+    clean = validate.number("ce_clean", ce_clean)
+    spliced = validate.number("ce_spliced", ce_spliced)
+    ablated = validate.number("ce_ablated", ce_ablated)
     if ablated == clean:
         raise ValueError(f"ce_ablated equals ce_clean ({clean:.4g}): zero-ablating the layer costs "
                          "nothing, so there is no loss to recover; choose a layer the network uses.")

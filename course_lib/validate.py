@@ -28,11 +28,15 @@ import torch
 _KEPT = (torch.float32, torch.float64)
 
 
-def _plain(name: str, value):
-    """A Python number from a number, numpy scalar or one-element tensor; TypeError otherwise."""
+def scalar(name: str, value):
+    """A Python number from a number, numpy scalar or one-element tensor; TypeError otherwise.
+
+    NaN and infinities pass (see :func:`number` for a finite float).
+    """
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            raise TypeError(f"{name} must be a single number, got a tensor of shape {tuple(value.shape)}.")
+            raise TypeError(f"{name} must be a single number, got a tensor of {value.numel()} elements "
+                            f"(shape {tuple(value.shape)}); reduce it first, e.g. x.mean().item().")
         value = value.item()
     elif hasattr(value, "item") and getattr(value, "size", None) == 1 and not isinstance(value, (str, bytes)):
         value = value.item()  # numpy scalars and one-element arrays
@@ -44,7 +48,7 @@ def _plain(name: str, value):
 def number(name: str, value, *, low: float | None = None, high: float | None = None,
            low_open: bool = False, high_open: bool = False) -> float:
     """``value`` as a finite float, optionally inside ``[low, high]`` (open ends when asked)."""
-    x = float(_plain(name, value))
+    x = float(scalar(name, value))
     lo = "" if low is None else f"{'>' if low_open else '>='} {low:g}"
     hi = "" if high is None else f"{'<' if high_open else '<='} {high:g}"
     bounds = " and ".join(b for b in (lo, hi) if b)

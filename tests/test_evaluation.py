@@ -18,7 +18,7 @@ def test_loss_recovered_endpoints():
 
 @pytest.mark.parametrize("args, message", [
     ((0.5, 0.6, 0.5), "no loss to recover"),
-    ((float("nan"), 0.6, 1.0), "must be finite"),
+    ((float("nan"), 0.6, 1.0), "must be a finite number"),
     (("0.5", 0.6, 1.0), "must be a number"),
 ])
 def test_loss_recovered_rejects_bad_input(args, message):
