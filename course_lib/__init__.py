@@ -10,7 +10,7 @@ Modules by layer (each imports only from its own and lower layers; docs/ARCHITEC
    first), ``metrics`` (reconstruction error, FVU, L0, dead latents, probes), ``sparsity``
    (penalties, top-K), ``models`` (the autoencoder), ``train`` (the fast training loop),
    ``topk`` (top-K recipe, AuxK), ``natural`` (natural-image patches, filters), ``capstone``
-   (a classifier, hooks, interventions), ``intervene`` (steering through SAE features),
+   (a classifier, hooks, interventions; its figures in ``capstone_figures``), ``intervene`` (steering through SAE features),
    ``interpret`` (what latents represent: measures,
    datasets, the toy experiment, figures, widgets), ``matching`` (comparing dictionaries: MMCS,
    one-to-one matching), ``evaluation`` (a sparse autoencoder inside its network: loss
@@ -19,7 +19,8 @@ Modules by layer (each imports only from its own and lower layers; docs/ARCHITEC
    ``superposition`` (the toy model of superposition, planted-feature data), ``absorption``
    (feature absorption on Fashion-MNIST's class hierarchy), ``plots``, ``claims`` (a lesson's
    statements checked on its own run), ``bench`` (training speed).
-3. Learner records: ``progress`` (the progress file), ``quiz`` (questions and forms),
+3. Learner records: ``progress`` (the progress file), ``quiz`` (questions and forms; the bank's
+   files and rules in ``quiz_bank``),
    ``checks`` (the graded exercises' checks).
 4. The course: ``course`` (lessons and their graded items, score tables), ``exercises``
    (exercise notebooks from solutions), ``grade`` (grading handed-in notebooks).

@@ -181,3 +181,13 @@ def test_the_package_docstring_names_every_module():
     names = {m.split(".")[1] for m in MODULES if m.count(".") >= 1}
     missing = [n for n in sorted(names) if f"``{n}``" not in course_lib.__doc__]
     assert missing == []
+
+
+MOST_LINES = 420  # "no module much over 400 lines": split a module before it grows past this
+
+
+def test_no_library_module_is_much_over_400_lines():
+    sizes = {str(p.relative_to(LIB.parent)): len(p.read_text().splitlines()) for p in LIB.rglob("*.py")}
+    assert len(sizes) > 30 and max(sizes.values()) > 200  # the scan sees the library
+    too_long = {path: n for path, n in sizes.items() if n > MOST_LINES}
+    assert not too_long, f"modules over {MOST_LINES} lines (split them by concept): {too_long}"
