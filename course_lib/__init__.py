@@ -10,8 +10,8 @@ Modules by layer (each imports only from its own and lower layers; docs/ARCHITEC
    first), ``metrics`` (reconstruction error, FVU, L0, dead latents, probes), ``sparsity``
    (penalties, top-K), ``models`` (the autoencoder), ``train`` (the fast training loop),
    ``topk`` (top-K recipe, AuxK), ``natural`` (natural-image patches, filters), ``capstone``
-   (a classifier, hooks, interventions; its figures in ``capstone_figures``), ``intervene`` (steering through SAE features),
-   ``interpret`` (what latents represent: measures,
+   (a classifier, hooks, interventions; its figures in ``capstone_figures``), ``intervene``
+   (steering through SAE features), ``interpret`` (what latents represent: measures,
    datasets, the toy experiment, figures, widgets), ``matching`` (comparing dictionaries: MMCS,
    one-to-one matching), ``evaluation`` (a sparse autoencoder inside its network: loss
    recovered, sparse probing, shrinkage, seed stability, the frontier at matched L0), ``saes``

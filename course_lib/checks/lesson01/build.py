@@ -23,14 +23,9 @@ from course_lib import metrics, models, train
 
 from ..core import Case, Mistake, check, images
 from ..compare import describe_type
+from ..observe import NA, PAIR, forward, stale_optimizer, step_twice
 
 LESSON = "01"
-NA = "n/a"
-
-
-def _raised(err: Exception) -> str:
-    text = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
-    return f"raised {type(err).__name__}" + (f": {text}" if text else "")
 
 
 # ---------------------------------------------------------------- TinyAutoencoder
@@ -69,15 +64,10 @@ def _observe_class(cls: Any) -> Callable:
                   "z >= 0": NA, "number of parameters": sum(p.numel() for p in model.parameters()),
                   "x_hat with the reference's weights": NA, "parameters without a gradient": NA}
         _copy_reference_weights(model, n_in, n_latent)
-        try:
-            out = model(x)
-        except NotImplementedError:
-            raise
-        except Exception as err:
-            report["forward returns"] = _raised(err)
+        out, report["forward returns"] = forward(model, x)
+        if out is None:
             return report
-        pair = isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)
-        report["forward returns"] = "a pair of tensors" if pair else describe_type(out)
+        pair = report["forward returns"] == PAIR
         x_hat, z = (out[0], out[1]) if pair else (out if isinstance(out, torch.Tensor) else None, None)
         if x_hat is not None:
             report["x_hat shape (1st item)"] = str(tuple(x_hat.shape))
@@ -224,27 +214,10 @@ def _observe_step(fn: Callable) -> Callable:
             torch.manual_seed(3)
             model = models.TinyAutoencoder(x.shape[1], 2 * x.shape[1])
         params = list(model.parameters())
-        opt = (torch.optim.SGD(params, lr=0.05) if optimizer == "SGD"
-               else torch.optim.Adam(params, lr=0.01))
-        for p in params:  # what an earlier backward pass leaves behind
-            p.grad = torch.full_like(p, 0.5)
+        opt = stale_optimizer(params, optimizer, sgd_lr=0.05, adam_lr=0.01)
         penalty = (lambda z: lam * z.abs().sum(-1).mean()) if lam else None
         report: dict = {"returns": NA, "losses of two calls": NA, "parameters after two calls": NA}
-        try:
-            outs = [fn(model, opt, x) if penalty is None else fn(model, opt, x, penalty) for _ in range(2)]
-        except NotImplementedError:
-            raise
-        except Exception as err:
-            report["returns"] = _raised(err)
-            return report
-        first = outs[0]
-        report["returns"] = "a float" if isinstance(first, float) else describe_type(first)
-        try:
-            values = [float(o.detach() if isinstance(o, torch.Tensor) else o) for o in outs]
-            report["losses of two calls"] = torch.tensor(values, dtype=torch.float64)
-        except (TypeError, ValueError, RuntimeError):
-            pass
-        report["parameters after two calls"] = [p.detach().clone() for p in params]
+        step_twice(lambda: fn(model, opt, x) if penalty is None else fn(model, opt, x, penalty), params, report)
         return report
 
     return observe

@@ -16,8 +16,7 @@ import torch.nn.functional as F
 from course_lib import metrics, models, sparsity, train
 
 from ..core import Case, Mistake, check, images
-from ..compare import describe_type
-from ..lesson01.build import NA, _raised
+from ..observe import NA, stale_optimizer, step_twice
 
 LESSON = "03"
 
@@ -26,24 +25,9 @@ def _observe_kl_step(fn: Callable) -> Callable:
     def observe(x: torch.Tensor, n_latent: int, optimizer: str, rho: float, beta: float) -> dict:
         model = models.Autoencoder(x.shape[1], n_latent, "sigmoid", seed=4)
         params = list(model.parameters())
-        opt = (torch.optim.SGD(params, lr=0.1) if optimizer == "SGD"
-               else torch.optim.Adam(params, lr=0.01))
-        for p in params:  # what an earlier backward pass leaves behind
-            p.grad = torch.full_like(p, 0.5)
+        opt = stale_optimizer(params, optimizer, sgd_lr=0.1, adam_lr=0.01)
         report: dict = {"returns": NA, "losses of two calls": NA, "parameters after two calls": NA}
-        try:
-            outs = [fn(model, opt, x, rho, beta) for _ in range(2)]
-        except NotImplementedError:
-            raise
-        except Exception as err:
-            report["returns"] = _raised(err)
-            return report
-        report["returns"] = "a float" if isinstance(outs[0], float) else describe_type(outs[0])
-        try:
-            report["losses of two calls"] = torch.tensor([float(o) for o in outs], dtype=torch.float64)
-        except (TypeError, ValueError, RuntimeError):
-            pass
-        report["parameters after two calls"] = [p.detach().clone() for p in params]
+        step_twice(lambda: fn(model, opt, x, rho, beta), params, report)
         return report
 
     return observe

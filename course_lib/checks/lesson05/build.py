@@ -23,15 +23,10 @@ from course_lib import topk
 
 from ..compare import describe_type
 from ..core import Case, Mistake, check, images
+from ..observe import NA, PAIR, forward, raised
 
 LESSON = "05"
-NA = "n/a"
 STEPS = 4
-
-
-def _raised(err: Exception) -> str:
-    text = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
-    return f"raised {type(err).__name__}" + (f": {text}" if text else "")
 
 
 def _build(cls: Any, n_in: int, n_latent: int, k: int, seed: int) -> nn.Module:
@@ -108,16 +103,8 @@ def _observe_class(cls: Any) -> Callable:
             ref.b_pre.copy_(X.mean(0))
             ref.encoder.bias.copy_(torch.linspace(-0.9, 0.1, n_latent, dtype=torch.float64))
         _copy_reference(model, ref)
-        try:
-            out = model(X)
-        except NotImplementedError:
-            raise
-        except Exception as err:
-            report["forward returns"] = _raised(err)
-            return report
-        pair = isinstance(out, (tuple, list)) and len(out) == 2 and all(isinstance(t, torch.Tensor) for t in out)
-        report["forward returns"] = "a pair of tensors" if pair else describe_type(out)
-        if not pair:
+        out, report["forward returns"] = forward(model, X)
+        if report["forward returns"] != PAIR:
             return report
         x_hat, z = out
         report["x_hat with the reference's weights"] = x_hat.detach().clone()
@@ -136,7 +123,7 @@ def _observe_class(cls: Any) -> Callable:
         except NotImplementedError:
             raise
         except Exception as err:
-            report["losses of the training steps"] = _raised(err)
+            report["losses of the training steps"] = raised(err)
             return report
         report["losses of the training steps"] = torch.tensor(losses, dtype=torch.float64)
         report["decoder columns after training"] = _columns(_param(model, "decoder.weight"))

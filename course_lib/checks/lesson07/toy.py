@@ -17,9 +17,9 @@ from course_lib import superposition
 
 from ..compare import describe_type
 from ..core import Case, Mistake, check, images, rand, with_grad
+from ..observe import NA, raised
 
 LESSON = "07"
-NA = "n/a"
 
 
 # ---------------------------------------------------------------- importance_weighted_loss
@@ -75,11 +75,6 @@ def check_importance_weighted_loss():
 # ---------------------------------------------------------------- ToyModel
 
 
-def _raised(err: Exception) -> str:
-    text = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
-    return f"raised {type(err).__name__}" + (f": {text}" if text else "")
-
-
 def _build(cls: Any, n_features: int, n_hidden: int) -> nn.Module:
     if isinstance(cls, nn.Module):
         raise TypeError("pass the class itself, not an instance: check_toy_model(ToyModel)")
@@ -112,7 +107,7 @@ def _observe_class(cls: Any) -> Callable:
         except NotImplementedError:
             raise
         except Exception as err:
-            report["output"] = _raised(err)
+            report["output"] = raised(err)
             return report
         if not isinstance(out, torch.Tensor):
             report["output"] = describe_type(out)
