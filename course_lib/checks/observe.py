@@ -64,3 +64,17 @@ def step_twice(call: Callable[[], Any], params: list[torch.Tensor], report: dict
         pass
     report["parameters after two calls"] = [p.detach().clone() for p in params]
     return outs
+
+
+def chosen_settings(fn: Callable[[], Any], problem: Callable[[Any], str | None]) -> tuple[Any, str | None]:
+    """The settings a learner's function returns, and what is wrong with them (None: usable).
+
+    The function is called twice: settings are a choice, not a random draw, so two calls that
+    disagree are a problem too; ``problem(settings)`` names any other one.
+    """
+    settings = fn()
+    same = fn() == settings
+    found = problem(settings)
+    if found is None and not same:
+        found = "different settings on each call"
+    return settings, found

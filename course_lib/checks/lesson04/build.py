@@ -19,6 +19,7 @@ from course_lib.device import get_device
 from course_lib.interpret import dashboard
 
 from ..core import Case, Mistake, check, rand
+from ..observe import NA, chosen_settings
 from .latents import LESSON
 
 # ------------------------------------------------------------------ feature_dashboard
@@ -147,7 +148,6 @@ def check_feature_dashboard():
 # ------------------------------------------------------------------ bars_goal_settings
 
 GOAL = dashboard.BARS_GOAL
-NA = "n/a"
 
 
 @functools.lru_cache(maxsize=32)
@@ -175,12 +175,8 @@ def bars_settings_problem(settings: Any) -> str | None:
 
 def _observe_goal(fn: Callable) -> Callable:
     def observe() -> dict:
-        settings = fn()
-        same = fn() == settings  # called twice: settings are a choice, not a draw
+        settings, problem = chosen_settings(fn, bars_settings_problem)
         report = {"settings": "usable", "factor match score": NA, "FVU": NA}
-        problem = bars_settings_problem(settings)
-        if problem is None and not same:
-            problem = "different settings on each call"
         if problem:
             report["settings"] = problem
             return report

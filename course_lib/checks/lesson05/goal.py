@@ -16,10 +16,10 @@ from typing import Any, Callable
 from course_lib import topk
 
 from ..core import Case, Mistake, check
+from ..observe import NA, chosen_settings
 
 LESSON = "05"
 GOAL = topk.TOPK_GOAL
-NA = "n/a"
 KEYS = ("k", "lr", "auxk")
 
 
@@ -49,12 +49,8 @@ def settings_problem(settings: Any) -> str | None:
 
 def _observe(fn: Callable) -> Callable:
     def observe() -> dict:
-        settings = fn()
-        same = fn() == settings  # called twice: settings are a choice, not a draw
+        settings, problem = chosen_settings(fn, settings_problem)
         report = {"settings": "usable", "FVU on held-out images": NA, "dead latents on held-out images": NA}
-        problem = settings_problem(settings)
-        if problem is None and not same:
-            problem = "different settings on each call"
         if problem:
             report["settings"] = problem
             return report

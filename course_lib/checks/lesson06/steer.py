@@ -18,6 +18,7 @@ from course_lib import intervene
 from course_lib.models import Autoencoder
 
 from ..core import Case, Mistake, check, images
+from ..observe import NA
 from .hooks import LESSON, NO_GRAPH, NO_HOOK_LEFT, _failing_case, _model
 
 # ---------------------------------------------------------------- steer_logits
@@ -107,7 +108,6 @@ def check_steer_logits():
 # ---------------------------------------------------------------- flip_prediction (goal)
 
 GOAL = intervene.FLIP_GOAL
-NA = "n/a"
 
 
 @functools.lru_cache(maxsize=32)
