@@ -14,7 +14,26 @@ from .sparsity import project_decoder_grad, renormalize_columns, topk_activation
 ACTIVATIONS = ("relu", "sigmoid", "topk", "none")
 
 
-class Autoencoder(nn.Module):
+class DecoderNorm:
+    """The unit-norm decoder's two operations, for a module whose ``decoder`` is an ``nn.Linear``
+    (one column per latent): the training loops call them around each optimiser step."""
+
+    decoder: nn.Linear
+
+    @torch.no_grad()
+    def normalize_decoder_(self) -> None:
+        """Rescale each decoder column to unit L2 norm, in place."""
+        self.decoder.weight.copy_(renormalize_columns(self.decoder.weight))
+
+    @torch.no_grad()
+    def project_decoder_grad_(self) -> None:
+        """Remove from the decoder gradient its component along each column, in place."""
+        W, G = self.decoder.weight, self.decoder.weight.grad
+        if G is not None:
+            G.copy_(project_decoder_grad(W, G))
+
+
+class Autoencoder(DecoderNorm, nn.Module):
     """``x -> z = act(W_enc (x - b_pre) + b_enc) -> x_hat = W_dec z + b_dec``.
 
     Args:
@@ -90,18 +109,6 @@ class Autoencoder(nn.Module):
         if len(X) == 0:
             raise ValueError("init_pre_bias needs at least one sample: X is empty.")
         self.b_dec.copy_(validate.finite("X", X.mean(0)))
-
-    @torch.no_grad()
-    def normalize_decoder_(self) -> None:
-        """Rescale each decoder column to unit L2 norm, in place."""
-        self.decoder.weight.copy_(renormalize_columns(self.decoder.weight))
-
-    @torch.no_grad()
-    def project_decoder_grad_(self) -> None:
-        """Remove from the decoder gradient its component along each column, in place."""
-        W, G = self.decoder.weight, self.decoder.weight.grad
-        if G is not None:
-            G.copy_(project_decoder_grad(W, G))
 
     # --- forward -------------------------------------------------------------------------
     def _check_input(self, x: torch.Tensor) -> torch.Tensor:

@@ -26,11 +26,11 @@ from torch import nn
 from ..pbar import tqdm
 
 from ..metrics import reconstruction_error
-from ..sparsity import project_decoder_grad, renormalize_columns
+from ..models import DecoderNorm
 from ..train import TrainingDiverged, epoch_batches, make_optimizer, training_device
 
 
-class SAE(nn.Module):
+class SAE(DecoderNorm, nn.Module):
     """Base class: ``forward(x) -> (x_hat, z)``; subclasses define :meth:`activation` and the loss.
 
     Args:
@@ -58,8 +58,8 @@ class SAE(nn.Module):
                 torch.manual_seed(seed)
             self.encoder = nn.Linear(n_in, n_latent)
             self.decoder = nn.Linear(n_latent, n_in)
+        self.normalize_decoder_()
         with torch.no_grad():
-            self.decoder.weight.copy_(renormalize_columns(self.decoder.weight))
             self.decoder.bias.zero_()
             self.encoder.weight.copy_(encoder_scale * self.decoder.weight.t())
             self.encoder.bias.zero_()
@@ -81,18 +81,6 @@ class SAE(nn.Module):
         self._check_input(X)
         self.b_dec.copy_(X.mean(0))
         return self
-
-    @torch.no_grad()
-    def normalize_decoder_(self) -> None:
-        """Rescale each decoder column to unit L2 norm, in place."""
-        self.decoder.weight.copy_(renormalize_columns(self.decoder.weight))
-
-    @torch.no_grad()
-    def project_decoder_grad_(self) -> None:
-        """Remove from the decoder gradient its component along each (unit) column."""
-        W, G = self.decoder.weight, self.decoder.weight.grad
-        if G is not None:
-            G.copy_(project_decoder_grad(W, G))
 
     # --- forward -------------------------------------------------------------------------
     def _check_input(self, x: torch.Tensor) -> None:
