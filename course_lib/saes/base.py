@@ -120,7 +120,10 @@ class SAE(DecoderNorm, nn.Module):
         return {"loss": recon, "recon": recon}
 
     def after_step(self, x: torch.Tensor) -> None:
-        """Called after each optimiser step (e.g. to update an inference threshold)."""
+        """Called after each optimiser step (e.g. to count steps for a warm-up)."""
+
+    def after_training(self, X: torch.Tensor, batch_size: int) -> None:
+        """Called once when training ends, with the training data (e.g. to set an inference threshold)."""
 
     def extra_repr(self) -> str:
         return f"{self.n_in} -> {self.n_latent}, family={self.family!r}"
@@ -132,8 +135,9 @@ def train_sae(sae: SAE, X: torch.Tensor, *, epochs: int, batch_size: int = 512, 
 
     Each step minimises ``sae.training_loss(x)["loss"]``; a unit-norm decoder gets its gradient
     projected and its columns renormalised around the step; then ``sae.after_step(x)`` runs.
-    The model is left in eval mode (inference behaviour). Returns the per-epoch history: the mean
-    of each loss part, plus ``"seconds"``.
+    After the last epoch ``sae.after_training(X, batch_size)`` runs once (BatchTopK sets its
+    inference threshold there). The model is left in eval mode (inference behaviour). Returns the
+    per-epoch history: the mean of each loss part, plus ``"seconds"``.
     """
     if not isinstance(X, torch.Tensor) or X.dim() != 2:
         raise ValueError(f"X must be a tensor of shape (N, features), got {getattr(X, 'shape', type(X))}")
@@ -169,5 +173,6 @@ def train_sae(sae: SAE, X: torch.Tensor, *, epochs: int, batch_size: int = 512, 
             history.setdefault(key, []).append(value)
         history["seconds"].append(time.perf_counter() - start)
         bar.set_postfix(loss=f"{means['loss']:.3f}")
+    sae.after_training(X, batch_size)
     sae.eval()
     return history

@@ -2,15 +2,19 @@
 
 In training, the code keeps the ``k * B`` largest entries of the *whole batch* of ReLU
 pre-activations (:func:`batch_topk`), so the average L0 is k while each sample may use more or
-fewer latents. A batch-level rule cannot be applied to one input at inference, so the model also
-estimates a single threshold theta, the running mean of the smallest entry each training batch
-kept, and encodes with ``z = relu(pre) * (pre > theta)`` in eval mode.
+fewer latents. A batch-level rule cannot be applied to one input at inference, so when training
+ends the model estimates a single threshold theta (:meth:`BatchTopKSAE.calibrate_threshold`): the
+mean, over batches of the training data, of the smallest entry batch top-k keeps, computed with
+the final weights. It then encodes with ``z = relu(pre) * (pre > theta)`` in eval mode.
+(A running mean kept during a short training run lags behind: it still remembers the large
+values of the first steps, and the inference L0 falls well below k.)
 Shapes: x (B, d), z (B, n); decoder columns of unit norm; AuxK as in TopK.
 """
 from __future__ import annotations
 
 import torch
 
+from .. import validate
 from ..metrics import reconstruction_error
 from ..topk import AuxK
 from .base import SAE
@@ -40,39 +44,47 @@ class BatchTopKSAE(SAE):
 
     family = "BatchTopK"
 
-    def __init__(self, n_in: int, n_latent: int, k: int, *, aux_coef: float = 0.25,
-                 threshold_decay: float = 0.99, **kwargs) -> None:
+    def __init__(self, n_in: int, n_latent: int, k: int, *, aux_coef: float = 0.25, **kwargs) -> None:
         super().__init__(n_in, n_latent, **kwargs)
         self.k = _check_k(k, n_latent)
         self.auxk = AuxK(n_latent, coef=aux_coef) if aux_coef > 0 else None
-        self.threshold_decay = float(threshold_decay)
         self.register_buffer("threshold", torch.tensor(float("nan")))
-        self._batch_min: torch.Tensor | None = None
 
     def activation(self, pre: torch.Tensor) -> torch.Tensor:
         z = torch.relu(pre)
         if self.training:
             return batch_topk(z, self.k)
         if torch.isnan(self.threshold):
-            raise RuntimeError("the inference threshold is not estimated yet: train the model first "
+            raise RuntimeError("the inference threshold is not estimated yet: train the model with "
+                               "saes.train_sae, or call model.calibrate_threshold(X) on training data "
                                "(or call model.train() to use batch top-k)")
         return z * (z > self.threshold)
 
-    def _track(self, z: torch.Tensor) -> None:
-        kept = z.detach()[z.detach() > 0]
-        self._batch_min = kept.min() if kept.numel() else None
+    @torch.no_grad()
+    def calibrate_threshold(self, X: torch.Tensor, batch_size: int = 512) -> float:
+        """Set ``threshold`` from training data X (N, d) and return it.
 
-    def after_step(self, x: torch.Tensor) -> None:
-        if self._batch_min is None:
-            return
-        if torch.isnan(self.threshold):
-            self.threshold.copy_(self._batch_min)
-        else:
-            self.threshold.lerp_(self._batch_min, 1 - self.threshold_decay)
+        theta is the mean, over the batches ``X[i : i + batch_size]``, of the smallest positive
+        entry that :func:`batch_topk` keeps; batches in which nothing is positive are skipped,
+        and theta is 0 if that is all of them. ``ValueError`` for a bad X or batch_size.
+        """
+        validate.batch("X", X, shape="(N, features)")
+        validate.count("batch_size", batch_size)
+        smallest = []
+        for i in range(0, len(X), batch_size):
+            kept = batch_topk(torch.relu(self.pre_activation(X[i : i + batch_size])), self.k)
+            kept = kept[kept > 0]
+            if kept.numel():
+                smallest.append(kept.min())
+        theta = torch.stack(smallest).mean() if smallest else self.threshold.new_zeros(())
+        self.threshold.copy_(theta)
+        return float(theta)
+
+    def after_training(self, X: torch.Tensor, batch_size: int) -> None:
+        self.calibrate_threshold(X, batch_size)
 
     def training_loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         x_hat, z = self(x)
-        self._track(z)
         recon = reconstruction_error(x, x_hat)
         aux = self.auxk(x, x_hat, z, self) if self.auxk is not None else recon.new_zeros(())
         return {"loss": recon + aux, "recon": recon, "aux": aux}

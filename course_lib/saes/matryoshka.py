@@ -56,7 +56,6 @@ class MatryoshkaSAE(BatchTopKSAE):
 
     def training_loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         z = self.encode(x)
-        self._track(z)
         x_hat = self.decode(z)
         recon = reconstruction_error(x, x_hat)
         nested = matryoshka_loss(x, z, self.decoder_weight, self.b_dec, self.prefixes)
