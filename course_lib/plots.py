@@ -7,6 +7,9 @@ One convention for images across the course:
   every image of a figure, never inverted, so that brightness can be compared across images;
 - **weights and features** (decoder columns, filters: signed values) use the diverging
   ``RdBu_r`` map, symmetric around 0: red adds ink, blue removes it, white is 0.
+
+Every image of a grid has a thin grey frame (``FRAME_COLOR``) and no ticks, so that white
+pixels at its edge stay distinct from the white page.
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+
+FRAME_COLOR = "0.6"   # the thin frame around each image of a grid (matplotlib grey level)
 
 
 def _as_images(images) -> np.ndarray:
@@ -60,9 +65,14 @@ def image_grid(
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
-        ax.set_axis_off()
         if i >= n:
+            ax.set_axis_off()
             continue
+        # no ticks, but a thin grey frame, so that a white edge stays visible on a white page
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set(color=FRAME_COLOR, linewidth=0.5)
         if symmetric:
             lim = float(np.abs(arr[i]).max()) or 1.0
             ax.imshow(arr[i], cmap=cmap, vmin=-lim, vmax=lim)

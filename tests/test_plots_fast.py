@@ -57,3 +57,12 @@ def test_pixel_images_share_one_fixed_scale_and_weights_a_symmetric_one():
     assert low == -high and low < 0
     unscaled = plots.image_grid(torch.rand(1, 784) * 5)  # not pixel values: scaled to its own range
     assert unscaled.axes[0].images[0].get_clim()[1] > 1
+
+
+def test_every_image_has_a_thin_grey_frame_and_empty_cells_none():
+    fig = plots.image_grid(torch.ones(3, 784), ncols=2)   # all white: only the frame shows the edge
+    drawn, empty = fig.axes[:3], fig.axes[3]
+    for ax in drawn:
+        assert ax.axison and not ax.get_xticks().size and not ax.get_yticks().size
+        assert all(s.get_visible() and s.get_edgecolor()[:3] != (1.0, 1.0, 1.0) for s in ax.spines.values())
+    assert not empty.axison
