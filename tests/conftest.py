@@ -1,7 +1,8 @@
-"""Shared test set-up: isolated progress files, lenient checks, and the gpu/slow markers."""
+"""Shared test set-up: isolated progress files, lenient checks, closed figures, and the gpu/slow markers."""
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -15,6 +16,14 @@ def _isolated_course_state(tmp_path, monkeypatch):
     """
     monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "progress" / "progress.json"))
     monkeypatch.delenv("COURSE_STRICT_CHECKS", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Figures a test draws are closed after it, so that they do not pile up in pyplot."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
 
 
 def _has_accelerator() -> bool:
